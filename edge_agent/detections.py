@@ -63,9 +63,7 @@ class Detections:
 
     def __getitem__(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.int64] | slice) -> Detections:
         idx = np.arange(len(self))[index]
-        return Detections(
-            self.xyxy[idx], self.scores[idx], tuple(self.labels[i] for i in idx), self.track_ids[idx]
-        )
+        return Detections(self.xyxy[idx], self.scores[idx], tuple(self.labels[i] for i in idx), self.track_ids[idx])
 
     def with_label(self, *labels: str) -> Detections:
         wanted = set(labels)

@@ -47,22 +47,26 @@ class Letterbox:
         return out
 
 
-def letterbox(image: npt.NDArray[np.uint8], size: tuple[int, int], pad_value: int = 114) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+def letterbox(
+    image: npt.NDArray[np.uint8], size: tuple[int, int], pad_value: int = 114
+) -> tuple[npt.NDArray[np.uint8], Letterbox]:
     """Resize keeping aspect ratio into ``size`` = (width, height), padding evenly."""
     h, w = image.shape[:2]
     target_w, target_h = size
     scale = min(target_w / w, target_h / h)
     new_w, new_h = round(w * scale), round(h * scale)
     resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR) if (new_w, new_h) != (w, h) else image
-    pad_x, pad_y = (target_w - new_w) / 2, (target_h - new_h) / 2
-    top, left = int(round(pad_y - 0.1)), int(round(pad_x - 0.1))
+    top, left = (target_h - new_h) // 2, (target_w - new_w) // 2
     canvas = np.full((target_h, target_w, 3), pad_value, dtype=np.uint8)
     canvas[top : top + new_h, left : left + new_w] = resized
     return canvas, Letterbox(scale, float(left), float(top))
 
 
 def nms_per_class(
-    xyxy: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], class_ids: npt.NDArray[np.int64], iou_threshold: float
+    xyxy: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    class_ids: npt.NDArray[np.int64],
+    iou_threshold: float,
 ) -> npt.NDArray[np.int64]:
     """Class-aware NMS via the coordinate-offset trick; returns kept indices by descending score."""
     if len(scores) == 0:

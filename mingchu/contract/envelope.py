@@ -87,7 +87,9 @@ def decode(payload: bytes) -> Envelope:
         raise ContractError("bad_json", "header is not a JSON object")
     version = raw.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise ContractError("bad_version", f"schema_version {version!r} is not supported (this side speaks {SCHEMA_VERSION})")
+        raise ContractError(
+            "bad_version", f"schema_version {version!r} is not supported (this side speaks {SCHEMA_VERSION})"
+        )
     try:
         message: Message = _ADAPTER.validate_python(raw)
     except ValidationError as exc:
@@ -97,7 +99,9 @@ def decode(payload: bytes) -> Envelope:
     refs: tuple[AttachmentRef, ...] = getattr(message, "attachments", ())
     body = payload[header_end:]
     if sum(r.size for r in refs) != len(body):
-        raise ContractError("attachment_mismatch", f"attachments declare {sum(r.size for r in refs)} bytes, body has {len(body)}")
+        raise ContractError(
+            "attachment_mismatch", f"attachments declare {sum(r.size for r in refs)} bytes, body has {len(body)}"
+        )
     attachments: dict[str, bytes] = {}
     offset = 0
     for ref in refs:

@@ -110,7 +110,7 @@ class ModelInfo(_Part):
 class Message(_Part):
     """Fields every message has."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     school_id: Id
     device_id: Id
     sent_at: AwareDatetime

@@ -181,9 +181,7 @@ def test_oversized_payload_is_refused_before_parsing() -> None:
 
 
 def test_status_message_needs_aware_times() -> None:
-    status = DeviceStatus(
-        school_id="s1", device_id="d1", sent_at=datetime.now(UTC), state="online", public_key="x"
-    )
+    status = DeviceStatus(school_id="s1", device_id="d1", sent_at=datetime.now(UTC), state="online", public_key="x")
     assert decode(encode(status)).message == status
     with pytest.raises(ValueError):
         DeviceStatus(school_id="s1", device_id="d1", sent_at=datetime(2026, 1, 1), state="online")

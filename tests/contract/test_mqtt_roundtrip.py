@@ -33,7 +33,9 @@ def _client(name: str) -> mqtt.Client:
 def test_signed_event_round_trip_through_mosquitto() -> None:
     school = f"rt-{uuid.uuid4().hex[:8]}"
     topics = Topics(school, "edge-01")
-    raw = dict(SAMPLES["violation_event"], school_id=school, place=dict(SAMPLES["violation_event"]["place"], school_id=school))
+    raw = dict(
+        SAMPLES["violation_event"], school_id=school, place=dict(SAMPLES["violation_event"]["place"], school_id=school)
+    )
     key = Ed25519PrivateKey.generate()
     event = sign(ViolationEvent.model_validate(raw), key)
     payload = encode(event, {"annotated": JPEG, "clean": JPEG})

@@ -27,7 +27,7 @@ class ToyConfig(StrictModel):
     """A config like the real ones, small."""
 
     mqtt: BrokerConfig = BrokerConfig()
-    cameras: list[CameraConfig] = []
+    cameras: tuple[CameraConfig, ...] = ()
 
 
 def write(tmp_path: Path, text: str) -> Path:
