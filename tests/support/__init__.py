@@ -1,0 +1,1 @@
+"""Shared test helpers: synthetic clips and a real GStreamer RTSP server other suites can reuse."""
