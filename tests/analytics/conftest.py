@@ -1,0 +1,66 @@
+"""Analytics tests run on SQLite and on the real PostgreSQL (fresh schema per test)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+import cloud_api.db.models  # noqa: F401  (registers every table)
+from cloud_api.db import Base, Database
+from tests.analytics.seed import seed
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+    """An empty schema with every table, on SQLite or in a throw-away PostgreSQL schema."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+        Base.metadata.create_all(db.engine)
+        yield db
+        db.dispose()
+        return
+    if not _pg_available():
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not answering")
+    schema = f"analytics_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    Base.metadata.create_all(db.engine)
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def seeded(database: Database) -> Database:
+    with database.session() as s:
+        seed(s)
+    return database
+
+
+@pytest.fixture
+def session(seeded: Database) -> Iterator[Session]:
+    with sessionmaker(seeded.engine)() as s:
+        yield s
