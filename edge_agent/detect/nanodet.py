@@ -146,12 +146,19 @@ class NanoDetDetector(Detector):
         xyxy = np.concatenate([centers - distance[:, :2], centers + distance[:, 2:]], axis=1)
         return xyxy.astype(np.float32), cand_scores.astype(np.float32), classes.astype(np.int64)
 
-    def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
-        blob, box = self.preprocess(image_bgr)
-        outputs = self.session.run(None, {self._input_name: blob})
-        xyxy, scores, class_ids = self.decode(outputs)
-        dets = self._filter(xyxy, scores, class_ids)
+    def infer(self, blob: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
+        """Run the ONNX session on a preprocessed blob; outputs in the graph's order."""
+        return self.session.run(None, {self._input_name: blob})  # type: ignore[no-any-return]
+
+    def postprocess(
+        self, outputs: list[npt.NDArray[np.float32]], box: Letterbox, width: int, height: int
+    ) -> Detections:
+        """Decode, threshold, NMS, then map boxes back to the ``width`` x ``height`` frame."""
+        dets = self._filter(*self.decode(outputs))
         if len(dets) == 0:
             return dets
-        h, w = image_bgr.shape[:2]
-        return Detections(box.to_image(dets.xyxy, w, h), dets.scores, dets.labels)
+        return Detections(box.to_image(dets.xyxy, width, height), dets.scores, dets.labels)
+
+    def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
+        blob, box = self.preprocess(image_bgr)
+        return self.postprocess(self.infer(blob), box, image_bgr.shape[1], image_bgr.shape[0])
