@@ -1,0 +1,31 @@
+"""``presence``: one of the class's labels stays in a zone (pests, open bin, phone, cigarette)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from edge_agent.rules.base import Observation, Rule, Violation, large_enough
+
+
+class PresenceRule(Rule):
+    """Keyed by zone: several mice at once are one intrusion, not one event per box."""
+
+    type = "presence"
+
+    def observe(self, obs: Observation) -> list[Violation]:
+        frame = obs.frame
+        found = large_enough(obs.detections.with_label(*self.ctx.info.labels), frame, self.ctx.settings.min_box_area)
+        active: set[Hashable] = set()
+        in_zone = {}
+        for zone in self.ctx.zones_applying():
+            mask = zone.contains(found, frame.width, frame.height, anchor="center")
+            if mask.any():
+                active.add(zone.id)
+                in_zone[zone.id] = (zone, found[mask])
+        out = []
+        for key, duration in self.episodes.update(active, frame.monotonic_s):
+            zone, dets = in_zone[key]
+            best = int(dets.scores.argmax())
+            track = int(dets.track_ids[best])
+            out.append(self._violation(obs, zone, track if track >= 0 else None, duration, dets))
+        return out
