@@ -1,0 +1,101 @@
+"""``create_app(config)``: the FastAPI app. Nothing is built at import time; the ingest worker and the
+escalation loop run only when asked (``serve`` does, tests usually don't)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from cloud_api.api.routes import ROUTERS
+from cloud_api.config import HubConfig
+from cloud_api.context import HubContext, build_context
+from cloud_api.db.base import utcnow
+from cloud_api.errors import install as install_errors
+from cloud_api.ingest.worker import IngestWorker
+from cloud_api.services.escalation import escalate_overdue
+
+log = logging.getLogger(__name__)
+
+
+class EscalationLoop:
+    """Gives due yellow/red cards every ``escalation_interval_s``; errors are logged and retried next tick."""
+
+    def __init__(self, hub: HubContext) -> None:
+        self.hub = hub
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="escalation", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.hub.config.cases.escalation_interval_s):
+            try:
+                with self.hub.db.session() as session:
+                    given = escalate_overdue(session, utcnow(), self.hub.config.cases, self.hub.notifier)
+                if given:
+                    log.info("escalation: %d cards given", len(given))
+            except Exception:
+                log.exception("escalation run failed; retrying next interval")
+
+
+def create_app(
+    config: HubConfig | None = None,
+    *,
+    hub: HubContext | None = None,
+    background: bool = False,
+    extra_routers: Iterable[APIRouter] = (),
+) -> FastAPI:
+    """Build the app. ``background=True`` starts the ingest worker (if enabled) and the escalation loop."""
+    hub = hub or build_context(config or HubConfig())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        workers: list[IngestWorker | EscalationLoop] = []
+        if background:
+            if hub.config.ingest.enabled:
+                worker = IngestWorker(hub.ingest_service(), hub.config.mqtt, hub.config.ingest, hub.metrics)
+                worker.start(wait_s=0)
+                workers.append(worker)
+            loop = EscalationLoop(hub)
+            loop.start()
+            workers.append(loop)
+        try:
+            yield
+        finally:
+            for w in reversed(workers):
+                w.stop()
+
+    app = FastAPI(
+        title="Mingchu hub",
+        version="0.1.0",
+        summary="明厨亮灶 + AI 智能抓拍: verified violation evidence driven to 100% closure",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    install_errors(app)
+    for router in (*ROUTERS, *extra_routers):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")
+    def healthz() -> dict[str, str]:
+        from sqlalchemy import text
+
+        with hub.db.session() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], response_class=Response, summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(hub.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,149 @@
+"""Hub configuration: one YAML file, overridable by ``MINGCHU_HUB__SECTION__KEY`` environment variables.
+
+Every field is described so ``config_reference(HubConfig, ...)`` documents itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from mingchu.config import ConfigError, StrictModel, load_config
+
+ENV_PREFIX = "MINGCHU_HUB"
+DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class DatabaseConfig(StrictModel):
+    """Where cases, devices and the audit log live."""
+
+    url: str = Field(
+        default="sqlite:///mingchu.db", description="SQLAlchemy URL (sqlite:///file or postgresql+psycopg://…)"
+    )
+    echo: bool = Field(default=False, description="log every SQL statement")
+    auto_migrate: bool = Field(default=True, description="run migrations on `serve` start (SQLite only)")
+
+
+class MqttConfig(StrictModel):
+    """Broker connection of the ingest worker."""
+
+    host: str = Field(default="127.0.0.1", description="broker host")
+    port: int = Field(default=1883, ge=1, le=65535, description="broker port")
+    username: str | None = Field(default=None, description="broker user")
+    password: str | None = Field(default=None, description="broker password")
+    client_id: str = Field(
+        default="mingchu-hub-1",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="stable per worker: the broker keeps its session so unacked messages survive a crash",
+    )
+    share_group: str | None = Field(default="mingchu-hub", description="MQTT 5 shared-subscription group; null: plain")
+    session_expiry_s: int = Field(default=3600, ge=0, description="how long the broker keeps our session offline")
+    receive_maximum: int = Field(default=32, ge=1, le=65535, description="max unacked messages in flight to us")
+    keepalive_s: int = Field(default=30, ge=5, description="MQTT keepalive")
+
+
+class LocalStorageConfig(StrictModel):
+    """Evidence and photos as files under a directory."""
+
+    type: Literal["local"] = "local"
+    root: Path = Field(default=Path("evidence"), description="directory for evidence files (created if missing)")
+
+
+class S3StorageConfig(StrictModel):
+    """Evidence in an S3-compatible bucket (needs boto3)."""
+
+    type: Literal["s3"] = "s3"
+    bucket: str = Field(description="bucket name")
+    prefix: str = Field(default="", description="key prefix inside the bucket")
+    endpoint_url: str | None = Field(default=None, description="for MinIO and friends")
+    region: str | None = Field(default=None, description="bucket region")
+
+
+StorageConfig = Annotated[LocalStorageConfig | S3StorageConfig, Field(discriminator="type")]
+
+
+class AuthConfig(StrictModel):
+    """Bearer tokens for the REST API."""
+
+    secret: str = Field(
+        default=DEV_SECRET, min_length=16, description="HMAC key for tokens; must be changed outside dev"
+    )
+    token_ttl_minutes: int = Field(default=720, ge=1, description="token lifetime")
+
+
+class CasesConfig(StrictModel):
+    """Deadlines and escalation of cases."""
+
+    deadline_hours: dict[int, float] = Field(
+        default_factory=dict,
+        description="override of the rectification deadline per severity grade 1–3 (default: taxonomy per class)",
+    )
+    red_card_after_hours: float = Field(default=24.0, gt=0, description="red card this long after the deadline")
+    escalation_interval_s: float = Field(default=60.0, gt=0, description="how often `serve` checks for overdue cases")
+
+    @model_validator(mode="after")
+    def _grades(self) -> CasesConfig:
+        bad = [g for g in self.deadline_hours if g not in (1, 2, 3)]
+        if bad:
+            raise ValueError(f"deadline_hours keys must be severity grades 1, 2 or 3 (got {bad})")
+        return self
+
+
+class InterviewConfig(StrictModel):
+    """约谈: a school lands on the list when any threshold is reached."""
+
+    open_cases: int = Field(default=10, ge=1, description="open cases at once")
+    overdue_cases: int = Field(default=3, ge=1, description="overdue open cases at once")
+    repeat_offences: int = Field(default=5, ge=1, description="cases of one class within `repeat_window_days`")
+    repeat_window_days: int = Field(default=30, ge=1, description="window for repeat offences")
+
+
+class IngestConfig(StrictModel):
+    """Behaviour of the MQTT ingest worker."""
+
+    enabled: bool = Field(default=True, description="start the worker inside `serve`")
+    trust_on_first_use: bool = Field(
+        default=False, description="register unknown devices from their first status message (off: admin provisions)"
+    )
+    retry_initial_s: float = Field(default=0.5, gt=0, description="first back-off after a database error")
+    retry_max_s: float = Field(default=30.0, gt=0, description="longest back-off")
+
+
+class RectificationConfig(StrictModel):
+    """Limits on rectification photos."""
+
+    max_photos: int = Field(default=5, ge=1, le=20, description="photos per submission")
+    max_photo_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="size limit per photo")
+    max_pixels: int = Field(default=40_000_000, ge=1, description="refuse larger images (decompression bombs)")
+    thumbnail_px: int = Field(default=320, ge=32, description="longest side of thumbnails")
+
+
+class HubConfig(StrictModel):
+    """The hub's whole config file (`mingchu-hub serve --config FILE`)."""
+
+    dev: bool = Field(default=True, description="development mode: allows the default secret; false in production")
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="database")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT broker")
+    storage: StorageConfig = Field(default_factory=LocalStorageConfig, description="evidence storage backend")
+    auth: AuthConfig = Field(default_factory=AuthConfig, description="API authentication")
+    cases: CasesConfig = Field(default_factory=CasesConfig, description="case deadlines and escalation")
+    interview: InterviewConfig = Field(default_factory=InterviewConfig, description="约谈 thresholds")
+    ingest: IngestConfig = Field(default_factory=IngestConfig, description="ingest worker")
+    rectification: RectificationConfig = Field(default_factory=RectificationConfig, description="rectification uploads")
+
+    def check_production(self, source: str = "<config>") -> HubConfig:
+        """Refuse the well-known development secret unless ``dev`` is true (tokens would be forgeable)."""
+        if not self.dev and self.auth.secret == DEV_SECRET:
+            raise ConfigError(source, "auth.secret", "is the development default; set a secret or `dev: true`")
+        return self
+
+
+def load_hub_config(path: str | Path | None, environ: dict[str, str] | None = None) -> HubConfig:
+    """Load and validate; raises :class:`ConfigError` with one line naming file and key."""
+    config = load_config(HubConfig, path, env_prefix=ENV_PREFIX, environ=environ)
+    return config.check_production(str(path) if path is not None else "<defaults>")
+
+
+__all__ = ["ConfigError", "HubConfig", "load_hub_config"]

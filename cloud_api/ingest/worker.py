@@ -1,0 +1,182 @@
+"""MQTT 5 worker: messages are acked only after their transaction commits, so a crash or outage loses nothing.
+
+paho's network thread only queues messages; one handler thread processes them in arrival order (MQTT
+wants PUBACKs in order) and retries database/storage failures with exponential back-off, without
+acking, until they succeed or the worker stops (then the broker redelivers them to the session).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from sqlalchemy.exc import SQLAlchemyError
+
+from cloud_api.config import IngestConfig, MqttConfig
+from cloud_api.db.base import utcnow
+from cloud_api.ingest.metrics import IngestMetrics
+from cloud_api.services.ingest import IngestService, Outcome
+from cloud_api.storage import StorageError
+from mingchu.contract.topics import hub_filters
+
+log = logging.getLogger(__name__)
+
+_QOS = {"events": 1, "status": 1, "stats": 0}
+
+
+class IngestWorker:
+    """One worker process' subscription. ``before_ack`` is a test seam called between commit and ack."""
+
+    def __init__(
+        self,
+        service: IngestService,
+        mqtt_config: MqttConfig,
+        ingest_config: IngestConfig,
+        metrics: IngestMetrics,
+        *,
+        before_ack: Callable[[mqtt.MQTTMessage, Outcome], None] | None = None,
+    ) -> None:
+        self.service, self.mqtt_config, self.ingest_config, self.metrics = service, mqtt_config, ingest_config, metrics
+        self.before_ack = before_ack
+        self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.acked = 0
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=mqtt_config.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if mqtt_config.username:
+            self.client.username_pw_set(mqtt_config.username, mqtt_config.password)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 30)
+
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+
+    def start(self, wait_s: float = 10.0) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.mqtt_config.session_expiry_s
+        props.ReceiveMaximum = self.mqtt_config.receive_maximum
+        self.client.connect_async(
+            self.mqtt_config.host,
+            self.mqtt_config.port,
+            keepalive=self.mqtt_config.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run, name=f"ingest-{self.mqtt_config.client_id}", daemon=True)
+        self._thread.start()
+        if wait_s and not self._connected.wait(wait_s):
+            log.warning(
+                "ingest: broker %s:%s not reachable yet; retrying", self.mqtt_config.host, self.mqtt_config.port
+            )
+
+    def stop(self) -> None:
+        """Finish the message in hand (if the database allows), then disconnect; unacked ones stay at the broker."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def crash(self) -> None:
+        """Drop the connection without DISCONNECT or acks, like a killed process (used by tests)."""
+        self._stop.set()
+        self.client.loop_stop()
+        sock = self.client.socket()
+        if sock is not None:
+            sock.close()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # --- paho callbacks (network thread) ------------------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("ingest: broker refused connection: %s", reason)
+            return
+        filters = hub_filters(self.mqtt_config.share_group)
+        client.subscribe([(filters[ch], _QOS[ch]) for ch in ("events", "status", "stats")])
+        self._connected.set()
+        log.info(
+            "ingest: connected as %s, subscribed (share group %s)",
+            self.mqtt_config.client_id,
+            self.mqtt_config.share_group,
+        )
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
+        self._connected.clear()
+        if not self._stop.is_set():
+            log.warning("ingest: disconnected (%s); paho reconnects", reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        self.metrics.pending.inc()
+        self._queue.put(message)
+
+    # --- handler thread -----------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            outcome = self._handle_with_retry(message)
+            if outcome is None:
+                return  # stopping mid-retry: leave it unacked for redelivery
+            if self.before_ack is not None:
+                try:
+                    self.before_ack(message, outcome)
+                except Exception:
+                    log.exception("before_ack hook failed")
+                    return
+            if message.qos > 0:
+                self.client.ack(message.mid, message.qos)
+            self.acked += 1
+            self.metrics.pending.dec()
+
+    def _handle_with_retry(self, message: mqtt.MQTTMessage) -> Outcome | None:
+        delay = self.ingest_config.retry_initial_s
+        channel = message.topic.rsplit("/", 1)[-1]
+        while True:
+            try:
+                outcome = self.service.handle(message.topic, bytes(message.payload), utcnow())
+            except (SQLAlchemyError, StorageError, OSError) as exc:
+                self.metrics.db_retries.inc()
+                log.warning(
+                    "ingest: %s failed (%s); retrying in %.1fs, not acked", message.topic, exc.__class__.__name__, delay
+                )
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, self.ingest_config.retry_max_s)
+                continue
+            except Exception as exc:  # a bug must not wedge the queue: quarantine and move on
+                log.exception("ingest: unexpected error on %s", message.topic)
+                try:
+                    outcome = self.service.quarantine(
+                        message.topic, bytes(message.payload), "internal_error", repr(exc)
+                    )
+                except (SQLAlchemyError, StorageError, OSError):
+                    if self._stop.wait(delay):
+                        return None
+                    continue
+            self.metrics.messages.labels(channel, outcome.outcome, outcome.reason).inc()
+            if outcome.outcome == "accepted" and outcome.occurred_at is not None:
+                self.metrics.latency.observe(max(0.0, (utcnow() - outcome.occurred_at).total_seconds()))
+            return outcome

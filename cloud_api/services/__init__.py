@@ -1,0 +1,1 @@
+"""Business logic; routers and the ingest worker stay thin and call these."""
