@@ -51,7 +51,8 @@ def to_small_gray(image: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.ui
     h, w = image.shape[:2]
     target = (width, max(1, round(h * width / w))) if w > width else (w, h)
     small = cv2.resize(image, target, interpolation=cv2.INTER_AREA) if target != (w, h) else image
-    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    return np.asarray(gray, dtype=np.uint8)
 
 
 def frame_quality(image: npt.NDArray[np.uint8]) -> FrameQuality:
@@ -140,8 +141,8 @@ class MotionGate:
             return MotionResult(False, 0.0)
         assert self._keep is not None
         diff = cv2.absdiff(gray, cv2.convertScaleAbs(self._background))
-        _, changed = cv2.threshold(diff, self.threshold, 255, cv2.THRESH_BINARY)
-        changed = cv2.bitwise_and(changed, self._keep)
+        _, above = cv2.threshold(diff, self.threshold, 255, cv2.THRESH_BINARY)
+        changed = np.asarray(cv2.bitwise_and(above, self._keep), dtype=np.uint8)
         fraction = cv2.countNonZero(changed) / self._keep_count if self._keep_count else 0.0
         cv2.accumulateWeighted(gray, self._background, self.learning_rate)
         moved = fraction >= self.min_area_fraction and fraction > 0

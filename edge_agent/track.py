@@ -42,7 +42,7 @@ class _Track:
     track_id: int = -1
 
     def predicted(self, step: int) -> Box:
-        return self.box + self.velocity * float(step - self.step_seen)
+        return (self.box + self.velocity * np.float32(step - self.step_seen)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ def iou_matrix(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.ND
     inter = np.prod(np.clip(br - tl, 0, None), axis=2)
     area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
     area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    return (inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)).astype(np.float32)
+    iou: npt.NDArray[np.float32] = (inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)).astype(np.float32)
+    return iou
 
 
 def greedy_match(scores: npt.NDArray[np.float32], minimum: float) -> list[tuple[int, int]]:
@@ -125,8 +126,11 @@ class ByteTracker:
             raise ValueError(f"need 0 <= low_threshold <= high_threshold <= 1, got {low_threshold}, {high_threshold}")
         if not 0 <= new_track_threshold <= 1:
             raise ValueError(f"new_track_threshold must be in [0, 1], got {new_track_threshold}")
-        for name, value in (("match_iou", match_iou), ("low_match_iou", low_match_iou),
-                            ("tentative_match_iou", tentative_match_iou)):
+        for name, value in (
+            ("match_iou", match_iou),
+            ("low_match_iou", low_match_iou),
+            ("tentative_match_iou", tentative_match_iou),
+        ):
             if not 0 < value <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
         if min_hits < 1 or max_lost_frames < 0:
@@ -202,8 +206,15 @@ class ByteTracker:
         for i in high_left:
             if scores[i] >= self.new_track_threshold:
                 track = _Track(
-                    detections.labels[i], detections.xyxy[i].astype(np.float32).copy(), np.zeros(4, np.float32),
-                    float(scores[i]), 1, clock, clock, step, TrackState.TENTATIVE,
+                    detections.labels[i],
+                    detections.xyxy[i].astype(np.float32).copy(),
+                    np.zeros(4, np.float32),
+                    float(scores[i]),
+                    1,
+                    clock,
+                    clock,
+                    step,
+                    TrackState.TENTATIVE,
                 )
                 if self.min_hits <= 1:
                     self._confirm(track)

@@ -199,8 +199,11 @@ class StreamReader:
         kind = classify_error(exc)
         with self._lock:
             connected = self._state is SourceState.STREAMING
-        if not self.is_file and not connected and kind in {"invalid_data", "other"} and (
-            elapsed_s >= 0.9 * min(self.connect_timeout_s, self.read_timeout_s)
+        if (
+            not self.is_file
+            and not connected
+            and kind in {"invalid_data", "other"}
+            and (elapsed_s >= 0.9 * min(self.connect_timeout_s, self.read_timeout_s))
         ):
             kind = "timeout"  # FFmpeg's RTSP demuxer reports a silent peer as 'invalid data' once its timer fires
         delay = self._backoff.next_delay()
@@ -211,15 +214,24 @@ class StreamReader:
             failures = self._failures
         self._log.warning(
             "%s: %s failed (%s, failure %d): %s; retrying in %.1fs",
-            self.name, self.masked_url, kind, failures, message, delay,
+            self.name,
+            self.masked_url,
+            kind,
+            failures,
+            message,
+            delay,
         )
         self._stop.wait(delay)
 
     def _open(self) -> av.container.InputContainer:
-        options = {} if self.is_file else {
-            "rtsp_transport": "tcp",
-            "timeout": str(int(self.read_timeout_s * 1_000_000)),  # socket I/O timeout, microseconds
-        }
+        options = (
+            {}
+            if self.is_file
+            else {
+                "rtsp_transport": "tcp",
+                "timeout": str(int(self.read_timeout_s * 1_000_000)),  # socket I/O timeout, microseconds
+            }
+        )
         path = self._url.removeprefix("file://") if self.is_file else self._url
         return av.open(path, options=options, timeout=(self.connect_timeout_s, self.read_timeout_s))
 

@@ -16,10 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import av
+import numpy as np
+import numpy.typing as npt
 
 from edge_agent.frame import Frame
 from edge_agent.sources.backoff import Backoff
 from edge_agent.sources.reader import ReaderStats, SourceState, StreamReader
+
+
+def _bgr(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
+    return np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -201,8 +207,8 @@ class VideoSource:
             with self._evidence_lock:
                 latest = self._evidence
             if latest is not None and abs(latest[1] - mono) <= self.evidence_max_age_s:
-                evidence_image = latest[0].to_ndarray(format="bgr24")
-        image = frame.to_ndarray(format="bgr24")
+                evidence_image = _bgr(latest[0])
+        image = _bgr(frame)
         with self._cond:
             out = Frame(self.camera_id, self._seq, image, wall, mono, evidence_image)
             self._seq += 1

@@ -48,7 +48,8 @@ def test_substream_and_main_stream_over_rtsp(
     source = VideoSource("cam-r", server.url("main"), detect_url=server.url("sub"), detect_fps=5, **FAST)
     with source:
         frame = wait_for(
-            lambda: (f := source.read(timeout_s=0.5)) is not None and f.evidence_image is not None and f, 15,
+            lambda: (f := source.read(timeout_s=0.5)) is not None and f.evidence_image is not None and f,
+            15,
             what="a frame with evidence",
         )
     assert frame.image.shape == (360, 640, 3)

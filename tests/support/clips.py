@@ -58,7 +58,9 @@ def make_clip(path: Path, width: int, height: int, seconds: float, fps: int = 25
     return path
 
 
-def make_resolution_change_clip(path: Path, sizes: Sequence[tuple[int, int]], seconds_each: float, fps: int = 25) -> Path:
+def make_resolution_change_clip(
+    path: Path, sizes: Sequence[tuple[int, int]], seconds_each: float, fps: int = 25
+) -> Path:
     """One MPEG-TS whose H.264 stream switches resolution between segments.
 
     Each segment is its own TS (fresh SPS/PPS in-band) with timestamps continuing the previous

@@ -33,7 +33,9 @@ def gst_rtsp_unavailable_reason() -> str | None:
         return (
             "GStreamer RTSP server not usable from /usr/bin/python3 (apt-get install gstreamer1.0-rtsp "
             "gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad): "
-            + done.stderr.strip().splitlines()[-1:][0] if done.stderr.strip() else "unknown error"
+            + done.stderr.strip().splitlines()[-1:][0]
+            if done.stderr.strip()
+            else "unknown error"
         )
     return None
 

@@ -40,6 +40,7 @@ def _loop_media(_factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.R
     pay = pipeline.get_by_name("pay0")
     if pay is None:
         return
+
     # An RTSPMedia's element is a bin inside the media pipeline; seeks must go to the pipeline.
     def rewind() -> bool:
         top = media.get_element()
