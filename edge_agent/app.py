@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from edge_agent.commands import CommandHandler
 from edge_agent.config import CameraConfig, EdgeConfig
 from edge_agent.evidence import EvidenceBuilder, EvidenceResult
-from edge_agent.iou_tracker import IouTracker
 from edge_agent.keys import load_or_create_key, public_key_b64
 from edge_agent.metrics import serve_metrics
 from edge_agent.model import LoadedModel, load_model
 from edge_agent.outbox import Outbox
 from edge_agent.rules import Violation, build_rules
-from edge_agent.supervisor import CameraWorker, FrameSource, Supervisor, TrackerLike
+from edge_agent.supervisor import CameraWorker, FrameSource, MotionGateLike, Supervisor, TrackerLike
 from edge_agent.transport import MqttTransport
 from mingchu.contract import Topics
 from mingchu.contract.messages import CameraStats, CameraStatus, DeviceStats
@@ -37,7 +36,17 @@ def default_source(camera: CameraConfig) -> FrameSource:
 
 
 def default_tracker() -> TrackerLike:
-    return IouTracker()
+    from edge_agent.track import make_tracker
+
+    return make_tracker("bytetrack", max_lost_s=3.0)
+
+
+def motion_gate_for(camera: CameraConfig) -> MotionGateLike | None:
+    if not camera.motion_gate:
+        return None
+    from edge_agent.motion import MotionGate
+
+    return MotionGate(masks=[tuple(map(tuple, p)) for p in camera.motion_masks], keepalive_s=camera.motion_keepalive_s)
 
 
 class EdgeApp:
@@ -51,10 +60,12 @@ class EdgeApp:
         source_factory: Callable[[CameraConfig], FrameSource] = default_source,
         tracker_factory: Callable[[], TrackerLike] = default_tracker,
         on_event: Callable[[EvidenceResult, bool], None] | None = None,
+        use_motion_gate: bool = True,
     ) -> None:
         self.config = config
         self.model_factory = model_factory or (lambda: load_model(config.model))
         self.source_factory, self.tracker_factory, self.on_event = source_factory, tracker_factory, on_event
+        self.use_motion_gate = use_motion_gate
         self.topics = Topics(config.device.school_id, config.device.device_id)
         self.started_mono = time.monotonic()
         self.events_recorded = 0
@@ -82,6 +93,7 @@ class EdgeApp:
                 self.tracker_factory(),
                 build_rules(cfg, cam),
                 self.record,
+                motion_gate_for(cam) if self.use_motion_gate else None,
             )
             for cam in cameras.values()
         ]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from mingchu.config import StrictModel, load_config
 from mingchu.contract.messages import RoomType
@@ -237,24 +237,31 @@ class CameraConfig(StrictModel):
     detect_fps: float = Field(default=5.0, gt=0, le=30, description="detections per second")
     enabled: bool = Field(default=True, description="read this camera at all")
     motion_masks: tuple[Polygon, ...] = Field(default=(), description="polygons the motion gate ignores (clocks, TVs)")
+    motion_gate: bool = Field(default=True, description="skip the detector on frames where nothing moved")
+    motion_keepalive_s: float = Field(
+        default=5.0, gt=0, description="run the detector at least this often even without motion"
+    )
     zones: tuple[ZoneConfig, ...] = Field(default=(), description="zones; none = one zone 'all' over the frame")
     schedule: ScheduleConfig | None = Field(default=None, description="staffed hours; null = never after-hours")
-    rules: dict[str, RuleOverride] = Field(default_factory=dict, description="per-class overrides for this camera")
+    rules: dict[ClassId, RuleOverride] = Field(default_factory=dict, description="per-class overrides for this camera")
 
-    @model_validator(mode="after")
-    def _check(self) -> CameraConfig:
-        ids = [z.id for z in self.zones]
+    @field_validator("zones")
+    @classmethod
+    def _unique_zones(cls, v: tuple[ZoneConfig, ...]) -> tuple[ZoneConfig, ...]:
+        ids = [z.id for z in v]
         if len(ids) != len(set(ids)):
-            raise ValueError(f"duplicate zone ids in camera {self.id}")
-        _known_classes(self.rules)
-        return self
+            raise ValueError(f"duplicate zone ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+        return v
 
 
-def _known_classes(rules: dict[str, object]) -> None:
-    known = set(default_taxonomy().ids)
-    for key in rules:
-        if key not in known:
-            raise ValueError(f"unknown violation class {key!r}; known: {', '.join(sorted(known))}")
+def _known_class(key: str) -> str:
+    known = default_taxonomy().ids
+    if key not in known:
+        raise ValueError(f"unknown violation class; known: {', '.join(known)}")
+    return key
+
+
+ClassId = Annotated[str, AfterValidator(_known_class)]
 
 
 class EdgeConfig(StrictModel):
@@ -266,19 +273,19 @@ class EdgeConfig(StrictModel):
     model: ModelConfig = Field(default_factory=ModelConfig, description="detector")
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="evidence pictures")
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus endpoint")
-    rules: dict[str, RuleOverride] = Field(
+    rules: dict[ClassId, RuleOverride] = Field(
         default_factory=dict, description="per-class changes to the shipped defaults, for every camera"
     )
     cameras: tuple[CameraConfig, ...] = Field(default=(), description="cameras this box reads")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="log verbosity")
 
-    @model_validator(mode="after")
-    def _check(self) -> EdgeConfig:
-        _known_classes(self.rules)
-        ids = [c.id for c in self.cameras]
+    @field_validator("cameras")
+    @classmethod
+    def _unique_cameras(cls, v: tuple[CameraConfig, ...]) -> tuple[CameraConfig, ...]:
+        ids = [c.id for c in v]
         if len(ids) != len(set(ids)):
-            raise ValueError("duplicate camera ids")
-        return self
+            raise ValueError(f"duplicate camera ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+        return v
 
     def rule_settings(self, camera: CameraConfig, class_id: str) -> RuleSettings:
         """Shipped defaults ← config ``rules`` ← the camera's overrides."""

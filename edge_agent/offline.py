@@ -23,9 +23,9 @@ from edge_agent.config import CameraConfig, DeviceConfig, EdgeConfig, RuleOverri
 from edge_agent.detections import Detections
 from edge_agent.evidence import Annotator, find_font
 from edge_agent.frame import Frame
-from edge_agent.iou_tracker import IouTracker
 from edge_agent.model import LoadedModel
 from edge_agent.rules import Observation, Violation, build_rules, measure_quality
+from edge_agent.track import ByteTracker
 from mingchu.contract.messages import RoomType
 from mingchu.taxonomy import default_taxonomy
 
@@ -100,7 +100,7 @@ def analyse(
         frames = _video_frames(path, fps)
     config, camera = _offline_config(room_type, is_image)
     rules = build_rules(config, camera)
-    tracker = IouTracker()
+    tracker = ByteTracker(min_hits=1)
     annotator = Annotator(find_font(None))
     start = datetime.now(UTC)
     outputs: list[Path] = []
@@ -108,7 +108,7 @@ def analyse(
     n_frames = n_dets = n_viol = 0
     for seq, (t, image) in enumerate(frames):
         frame = Frame("offline", seq, image, start + timedelta(seconds=t), t)
-        dets = tracker.update(model.mapper(model.detector.detect(image)))
+        dets = tracker.update(model.mapper(model.detector.detect(image)), t)
         obs = Observation(frame, dets, measure_quality(image))
         violations: list[Violation] = [v for rule in rules for v in rule.observe(obs)]
         n_frames, n_dets, n_viol = n_frames + 1, n_dets + len(dets), n_viol + len(violations)

@@ -68,7 +68,7 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"{path}: cannot open outbox ({exc})") from exc
         self._bytes, self._depth = self._totals()
         self._warned = False

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge_agent.detections import Detections
 from edge_agent.frame import Frame
@@ -36,7 +36,12 @@ class DetectorLike(Protocol):
 
 
 class TrackerLike(Protocol):
-    def update(self, dets: Detections) -> Detections: ...
+    def update(self, detections: Detections, now: float | None = None) -> Detections: ...
+
+
+class MotionGateLike(Protocol):
+    def update(self, image: Any, now: float | None = None) -> object: ...
+    def should_detect(self, now: float) -> bool: ...
 
 
 ViolationSink = Callable[[Violation], None]
@@ -82,12 +87,16 @@ class CameraWorker:
         tracker: TrackerLike,
         rules: list[Rule],
         sink: ViolationSink,
+        motion_gate: MotionGateLike | None = None,
         idle_interval_s: float = 1.0,
     ) -> None:
         self.camera_id = camera_id
         self.source_factory, self.detector, self.label_mapper = source_factory, detector, label_mapper
         self.tracker, self.rules, self.sink = tracker, rules, sink
         self.idle_interval_s = idle_interval_s
+        self.motion_gate = motion_gate
+        self._last_tracked = Detections.empty()
+        self.skipped = 0
         self.counters = CameraCounters()
         self.source: FrameSource | None = None
         self.latest: Frame | None = None
@@ -164,14 +173,25 @@ class CameraWorker:
         t0 = time.perf_counter()
         self.latest = frame
         quality = measure_quality(frame.image)
+        run_detector = True
+        if self.motion_gate is not None:
+            self.motion_gate.update(frame.image, frame.monotonic_s)
+            run_detector = self.motion_gate.should_detect(frame.monotonic_s)
         t1 = time.perf_counter()
-        if self._detect_lock is not None:
-            with self._detect_lock:
+        if run_detector:
+            if self._detect_lock is not None:
+                with self._detect_lock:
+                    raw = self.detector.detect(frame.image)
+            else:
                 raw = self.detector.detect(frame.image)
-        else:
-            raw = self.detector.detect(frame.image)
-        t2 = time.perf_counter()
-        tracked = self.tracker.update(self.label_mapper(raw))
+            t2 = time.perf_counter()
+            tracked = self.tracker.update(self.label_mapper(raw), frame.monotonic_s)
+            self._last_tracked = tracked
+            c.infer_ms.append((t2 - t1) * 1000)
+        else:  # nothing moved: the scene, and so the last detections, still hold
+            self.skipped += 1
+            t2 = time.perf_counter()
+            tracked = self._last_tracked
         t3 = time.perf_counter()
         obs = Observation(frame, tracked, quality)
         out: list[Violation] = []
@@ -182,8 +202,12 @@ class CameraWorker:
         c.last_lag_s = max(0.0, time.monotonic() - frame.monotonic_s)
         c.last_frame_at = frame.captured_at
         c.frame_times.append(time.monotonic())
-        c.infer_ms.append((t2 - t1) * 1000)
-        for stage, ms in (("quality", t1 - t0), ("inference", t2 - t1), ("tracking", t3 - t2), ("rules", t4 - t3)):
+        for stage, ms in (
+            ("quality_motion", t1 - t0),
+            ("inference", t2 - t1),
+            ("tracking", t3 - t2),
+            ("rules", t4 - t3),
+        ):
             c.note_stage(stage, ms * 1000)
         health = next((r for r in self.rules if isinstance(r, CameraHealthRule)), None)
         self.state = "obstructed" if health is not None and health.obstructed_reason(quality) else "online"

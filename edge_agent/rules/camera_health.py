@@ -5,23 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from edge_agent.detections import Detections
+from edge_agent.motion import frame_quality
 from edge_agent.rules.base import EpisodeTracker, Observation, Quality, Rule, RuleContext, Violation
 
 
 def measure_quality(image: npt.NDArray[np.uint8]) -> Quality:
-    """Mean/std of luma and Laplacian variance on a ≤160 px wide grey copy (about 0.2 ms)."""
-    h, w = image.shape[:2]
-    scale = min(1.0, 160.0 / max(w, 1))
-    small = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
-    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
-    mean, std = cv2.meanStdDev(grey)
-    lap = cv2.Laplacian(grey, cv2.CV_32F)
-    return Quality(float(mean[0, 0]), float(std[0, 0]), float(lap.var()))
+    """Brightness, contrast and sharpness from the motion module's frame-quality measure."""
+    q = frame_quality(image)
+    return Quality(q.brightness, q.uniformity_std, q.blur)
 
 
 class CameraHealthRule(Rule):
