@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from cloud_api.analytics.periods import Period
@@ -52,13 +52,27 @@ def _local(ts: datetime | None, zone: str) -> str | None:
 
 
 def list_cases(
-    session: Session, period: Period, scope: Scope, now: datetime, *, offset: int = 0, limit: int = 100
+    session: Session,
+    period: Period,
+    scope: Scope,
+    now: datetime,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    only_overdue: bool = False,
 ) -> CasePage:
     """A page of cases first seen in the period; ``limit`` is capped at :data:`MAX_PAGE`."""
     if offset < 0 or limit < 1:
         raise ValueError("offset must be >= 0 and limit >= 1")
     limit = min(limit, MAX_PAGE)
     where = cases_in(period, scope)
+    if only_overdue:
+        where = and_(
+            where,
+            Case.closed_at.is_(None),
+            Case.state.in_([s.value for s in OWING_STATES]),
+            Case.deadline_at < now,
+        )
     total = session.execute(
         select(func.count()).select_from(Case).join(School, School.id == Case.school_id).where(where)
     ).scalar_one()

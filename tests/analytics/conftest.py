@@ -64,3 +64,34 @@ def seeded(database: Database) -> Database:
 def session(seeded: Database) -> Iterator[Session]:
     with sessionmaker(seeded.engine)() as s:
         yield s
+
+
+@pytest.fixture
+def api(seeded: Database, tmp_path):  # type: ignore[no-untyped-def]
+    """(client, tokens by user name) for the real hub app with the analytics and reports routers included."""
+    from fastapi.testclient import TestClient
+
+    from cloud_api.api.routes import analytics, reports
+    from cloud_api.app import create_app
+    from cloud_api.config import DatabaseConfig, HubConfig, LocalStorageConfig
+    from cloud_api.context import build_context
+    from cloud_api.db.models import User
+
+    config = HubConfig(
+        database=DatabaseConfig(url=seeded.url, auto_migrate=False),
+        storage=LocalStorageConfig(root=tmp_path / "evidence"),
+    )
+    hub = build_context(config, db=seeded)
+    app = create_app(hub=hub, extra_routers=[analytics.router, reports.router])
+    users = {
+        "admin": User(username="admin", password_hash="-", role="admin"),
+        "reg1": User(username="reg1", password_hash="-", role="regulator", district_id="d1"),
+        "head2": User(username="head2", password_hash="-", role="school_head", school_id="s2"),
+        "parent": User(username="parent", password_hash="-", role="parent", school_id="s1"),
+    }
+    with seeded.session() as s:
+        s.add_all(users.values())
+        s.flush()
+        tokens = {name: hub.tokens.issue(u.id)[0] for name, u in users.items()}
+    with TestClient(app) as client:
+        yield client, tokens
