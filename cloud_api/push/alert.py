@@ -12,7 +12,12 @@ KIND_TITLES = {
     "case_opened": "新案件",
     "case_escalated": "案件升级",
     "parent_report": "家长直通反映",
-    "case_updated": "案件更新",
+    "case_disputed": "案件申诉",
+    "rectification_submitted": "整改已提交",
+    "rectification_rejected": "整改被驳回",
+    "case_closed": "案件已关闭",
+    "yellow_card": "黄牌督办",
+    "red_card": "红牌督办",
 }
 
 

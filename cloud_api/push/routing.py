@@ -13,16 +13,21 @@ from cloud_api.db.models.people import PushPreference
 from cloud_api.db.models.users import Role, User
 from cloud_api.push.alert import Alert
 
-ESCALATION_KINDS = frozenset({"case_escalated", "escalation", "yellow_card", "red_card"})
+ESCALATION_KINDS = frozenset({"case_escalated", "yellow_card", "red_card"})
+NEW_CASE_KINDS = frozenset({"case_opened", "parent_report"})
 
 
 def roles_for(alert: Alert, requested: list[str] | tuple[str, ...] = ()) -> set[str]:
-    """Every case alert reaches the school's canteen managers and head; escalations and grade 1 the regulator."""
-    roles = set(requested) | {Role.CANTEEN_MANAGER.value, Role.SCHOOL_HEAD.value}
-    if alert.kind in ESCALATION_KINDS or alert.card in ("yellow", "red") or alert.severity == 1:
+    """The notifier's roles, plus: a new case (or parent report) always reaches the school's canteen
+    managers and head; escalations (yellow/red card) and grade-1 new cases also reach the regulator."""
+    roles = set(requested)
+    if alert.kind in NEW_CASE_KINDS:
+        roles |= {Role.CANTEEN_MANAGER.value, Role.SCHOOL_HEAD.value}
+        if alert.severity == 1:
+            roles.add(Role.REGULATOR.value)
+    if alert.kind in ESCALATION_KINDS or alert.card in ("yellow", "red"):
         roles.add(Role.REGULATOR.value)
-    roles.discard(Role.PARENT.value)  # parents see their own reports in the app, never staff alerts
-    roles.discard(Role.ADMIN.value)
+    roles.discard(Role.PARENT.value)  # parents follow their own reports in the app, never staff alerts
     return roles
 
 
@@ -34,11 +39,13 @@ def recipients(session: Session, school_id: str | None, roles: set[str]) -> list
     if school is None:
         return []
     clauses = []
-    staff_roles = roles - {Role.REGULATOR.value}
+    staff_roles = roles - {Role.REGULATOR.value, Role.ADMIN.value}
     if staff_roles:
         clauses.append((User.school_id == school_id) & User.role.in_(staff_roles))
     if Role.REGULATOR.value in roles:
         clauses.append((User.role == Role.REGULATOR.value) & (User.district_id == school.district_id))
+    if Role.ADMIN.value in roles:
+        clauses.append(User.role == Role.ADMIN.value)
     if not clauses:
         return []
     return list(session.scalars(select(User).where(User.active.is_(True), or_(*clauses)).order_by(User.id)).all())

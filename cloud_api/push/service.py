@@ -44,6 +44,7 @@ class PushService:
         self._heap: list[tuple[float, int]] = []
         self._cond = threading.Condition()
         self._inflight = 0
+        self._poll_now = False
         self._stop = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
@@ -192,12 +193,19 @@ class PushService:
             self._schedule(delivery_id, self.backoff(attempts))
         return status
 
+    def poll_soon(self) -> None:
+        """Read the outbox now instead of at the next poll (called after a case commits)."""
+        with self._cond:
+            self._poll_now = True
+            self._cond.notify_all()
+
     def _run(self) -> None:
         next_poll = 0.0
         assert self._pool is not None
         while not self._stop.is_set():
             now = time.monotonic()
-            if now >= next_poll:
+            if now >= next_poll or self._poll_now:
+                self._poll_now = False
                 try:
                     self.poll_outbox()
                 except Exception:  # database down: try again next round
@@ -207,8 +215,10 @@ class PushService:
             with self._cond:
                 while self._heap and self._heap[0][0] <= time.monotonic():
                     due.append(heapq.heappop(self._heap)[1])
-                wait = min([next_poll - time.monotonic()] + [self._heap[0][0] - time.monotonic()] * bool(self._heap))
-                if not due:
+                wait = next_poll - time.monotonic()
+                if self._heap:
+                    wait = min(wait, self._heap[0][0] - time.monotonic())
+                if not due and not self._poll_now:
                     self._cond.wait(timeout=max(0.01, wait))
             for delivery_id in due:
                 with self._cond:
