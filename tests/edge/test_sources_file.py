@@ -200,3 +200,26 @@ def test_backoff_grows_is_bounded_and_jittered() -> None:
         Backoff(initial_s=0)
     with pytest.raises(ValueError):
         Backoff(jitter=1.5)
+
+
+def test_corrupt_bytes_mid_stream_do_not_stop_the_source(tmp_path: Path) -> None:
+    from tests.support.clips import make_clip
+
+    clip = make_clip(tmp_path / "cam.ts", 640, 360, 4.0)
+    data = bytearray(clip.read_bytes())
+    rng = np.random.default_rng(3)
+    middle = slice(len(data) // 3, 2 * len(data) // 3)
+    damaged = rng.integers(0, 256, middle.stop - middle.start, dtype=np.uint8)
+    keep = rng.random(middle.stop - middle.start) > 0.02  # 2 % of the middle third overwritten
+    data[middle] = bytes(np.where(keep, np.frombuffer(bytes(data[middle]), np.uint8), damaged).astype(np.uint8))
+    broken = tmp_path / "broken.ts"
+    broken.write_bytes(bytes(data))
+    source = VideoSource("cam-c", str(broken), detect_fps=None, realtime=False, queue_size=1000, **FAST)
+    with source:
+        stats = wait_for(lambda: (s := source.stats()).detect.loops >= 2 and s, 20, what="two passes")
+        sizes = set()
+        while (frame := source.read(timeout_s=0.05)) is not None:
+            sizes.add(frame.image.shape)
+    assert sizes == {(360, 640, 3)}
+    assert stats.frames_decoded >= 100  # most of each pass still decodes
+    assert stats.detect.failures == 0 or stats.detect.last_error_kind in {"invalid_data", "other"}

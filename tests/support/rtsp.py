@@ -104,6 +104,11 @@ class RtspServer:
             self._proc = None
 
     @property
+    def pid(self) -> int | None:
+        """The server process id while it runs (benchmarks read its CPU time from /proc)."""
+        return self._proc.pid if self.running and self._proc else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
