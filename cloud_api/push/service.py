@@ -183,7 +183,9 @@ class PushService:
         with self.db.session() as s:
             row = s.get(PushDelivery, delivery_id)
             assert row is not None
-            row.attempts, row.updated_at, row.last_error = attempts, utcnow(), error[:2000]
+            row.attempts, row.updated_at = attempts, utcnow()
+            if error:
+                row.last_error = f"try {attempts}: {error}"[:2000]
             if not error:
                 row.status, row.delivered_at = "delivered", utcnow()
             elif not retry:

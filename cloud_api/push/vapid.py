@@ -9,14 +9,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid01
+from py_vapid import Vapid02
 
 KEY_FILE = "vapid_private.pem"
 
 
 @dataclass(frozen=True)
 class VapidKeys:
-    vapid: Vapid01
+    vapid: Vapid02  # RFC 8292 "vapid t=…, k=…" header
     public_key_b64url: str  # what the browser passes to pushManager.subscribe as applicationServerKey
 
 
@@ -37,4 +37,4 @@ def load_or_create(key_dir: Path) -> VapidKeys:
     if not isinstance(private, ec.EllipticCurvePrivateKey) or not isinstance(private.curve, ec.SECP256R1):
         raise ValueError(f"{path} is not a P-256 private key")
     raw = private.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return VapidKeys(Vapid01.from_pem(pem), base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
+    return VapidKeys(Vapid02.from_pem(pem), base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
