@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Match
 
 from cloud_api.config import HubConfig
 from cloud_api.db.base import utcnow
@@ -16,21 +17,38 @@ from cloud_api.services.notifier import Notifier, RecordingNotifier
 from cloud_api.storage.base import Storage
 from mingchu.taxonomy import Taxonomy, default_taxonomy
 
-LIVE_WS_PATH = "/api/v1/live/{camera_id}/ws"
-VAPID_PATHS = ("/api/v1/push/vapid-public-key", "/api/v1/notifications/vapid-public-key")
+# Where the people area serves these; probed by route matching, so the pages follow the hub as it is.
+LIVE_WS_CANDIDATES = ("/api/v1/live/{camera}/ws", "/api/v1/api/v1/live/{camera}/ws")
+REPORT_PATH = "/api/v1/live/{camera}/report"
+VAPID_PATH = "/api/v1/push/vapid-public-key"
+PUSH_SUBSCRIBE_PATH = "/api/v1/push/subscriptions"
+
+
+def serves(app: FastAPI, kind: str, path: str, method: str = "GET") -> bool:
+    """Whether a request of ``kind`` (http/websocket) to ``path`` would reach a route of ``app``."""
+    scope = {"type": kind, "path": path, "root_path": "", "method": method, "headers": [], "query_string": b""}
+    return any(route.matches(scope)[0] != Match.NONE for route in app.routes)
 
 
 @dataclass(frozen=True)
 class WebFeatures:
-    """Backend pieces the pages link to only when the hub actually serves them (never a dead button)."""
+    """Backend pieces the pages use only when the hub actually serves them (never a dead button)."""
 
-    live_ws: bool = False
-    web_push_path: str | None = None
+    live_ws_template: str | None = None
+    report_template: str | None = None
+    vapid_path: str | None = None
+    push_subscribe_path: str | None = None
 
     @classmethod
     def of(cls, app: FastAPI) -> WebFeatures:
-        paths = {getattr(r, "path", "") for r in app.routes}
-        return cls(live_ws=LIVE_WS_PATH in paths, web_push_path=next((p for p in VAPID_PATHS if p in paths), None))
+        probe = "probe-camera"
+        live = next(
+            (p for p in LIVE_WS_CANDIDATES if serves(app, "websocket", p.format(camera=probe))), None
+        )
+        report = REPORT_PATH if serves(app, "http", REPORT_PATH.format(camera=probe), "POST") else None
+        vapid = VAPID_PATH if serves(app, "http", VAPID_PATH) else None
+        sub = PUSH_SUBSCRIBE_PATH if serves(app, "http", PUSH_SUBSCRIBE_PATH, "POST") else None
+        return cls(live, report, vapid, sub)
 
 
 @dataclass(frozen=True)

@@ -44,16 +44,15 @@ class CameraOnline:
 
 def cameras_online_now(session: Session, scope: Scope) -> CameraOnline:
     """Cameras whose latest reported state is ``online``, now (the time-weighted rate is in reports)."""
-    rows = dict(
-        session.execute(
+    rows = {
+        str(state): int(n)
+        for state, n in session.execute(
             select(Camera.state, func.count())
             .join(School, School.id == Camera.school_id)
             .where(scope.school_filter())
             .group_by(Camera.state)
-        )
-        .tuples()
-        .all()
-    )
+        ).all()
+    }
     return CameraOnline(online=int(rows.get("online", 0)), total=int(sum(rows.values())))
 
 

@@ -70,6 +70,15 @@ class Names:
         return self.t(key) if self.t.has(key) else state
 
 
+def features_of(app: Any) -> WebFeatures:
+    """Probed once per app (routes do not change after start-up) and kept on ``app.state``."""
+    found: WebFeatures | None = getattr(app.state, "web_features", None)
+    if found is None:
+        found = WebFeatures.of(app)
+        app.state.web_features = found
+    return found
+
+
 def request_lang(request: Request) -> Lang:
     return pick_lang(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
 
@@ -93,11 +102,13 @@ def render(
         other_lang="en" if lang == "zh" else "zh",
         user=user,
         csrf=csrf,
+        csrf_cookie=ctx.people.session.csrf_cookie_name,
+        csrf_header=ctx.people.session.csrf_header,
         names=Names(t, ctx.taxonomy),
         local_time=local_time,
         pct=pct,
         now=ctx.now(),
-        features=WebFeatures.of(request.app),
+        features=features_of(request.app),
         path=request.url.path,
         **values,
     )
