@@ -223,3 +223,14 @@ def test_corrupt_bytes_mid_stream_do_not_stop_the_source(tmp_path: Path) -> None
     assert sizes == {(360, 640, 3)}
     assert stats.frames_decoded >= 100  # most of each pass still decodes
     assert stats.detect.failures == 0 or stats.detect.last_error_kind in {"invalid_data", "other"}
+
+
+def test_broken_main_stream_leaves_detection_running_without_evidence(video_clips: dict[str, Path]) -> None:
+    source = VideoSource("cam-e", str(video_clips["garbage"]), detect_url=str(video_clips["360p"]), **FAST)
+    with source:
+        frames = drain(source, 1.0)
+        stats = source.stats()
+    assert frames and all(f.evidence_image is None and f.best_image is f.image for f in frames)
+    assert stats.state is SourceState.STREAMING
+    assert stats.evidence is not None and stats.evidence.failures >= 1
+    assert stats.evidence.last_error_kind == "invalid_data"
