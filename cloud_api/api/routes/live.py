@@ -83,7 +83,7 @@ def _audit_end(services: PeopleServices, audit_id: int, reason: str, frames: int
             row.ended_at, row.end_reason, row.frames, row.bytes_sent = utcnow(), reason[:32], frames, size
 
 
-@router.websocket("/api/v1/live/{camera_id}/ws")
+@router.websocket("/live/{camera_id}/ws")
 async def live_ws(websocket: WebSocket, camera_id: str) -> None:
     services: PeopleServices = websocket.app.state.people
     relay = services.relay
