@@ -23,11 +23,21 @@ from cloud_api.db.base import utcnow
 from cloud_api.ingest.metrics import IngestMetrics
 from cloud_api.services.ingest import IngestService, Outcome
 from cloud_api.storage import StorageError
-from mingchu.contract.topics import hub_filters
+from mingchu.contract.topics import TOPIC_ROOT, hub_filters
 
 log = logging.getLogger(__name__)
 
 _QOS = {"events": 1, "status": 1, "stats": 0}
+
+
+def subscriptions(config: MqttConfig) -> list[tuple[str, int]]:
+    """The contract's hub filters, narrowed to ``config.schools`` when set."""
+    filters = hub_filters(config.share_group)
+    wanted = [(filters[ch], _QOS[ch]) for ch in ("events", "status", "stats")]
+    if not config.schools:
+        return wanted
+    any_school = f"{TOPIC_ROOT}/+/"
+    return [(f.replace(any_school, f"{TOPIC_ROOT}/{school}/"), qos) for school in config.schools for f, qos in wanted]
 
 
 class IngestWorker:
@@ -111,8 +121,7 @@ class IngestWorker:
         if getattr(reason, "is_failure", False):
             log.error("ingest: broker refused connection: %s", reason)
             return
-        filters = hub_filters(self.mqtt_config.share_group)
-        client.subscribe([(filters[ch], _QOS[ch]) for ch in ("events", "status", "stats")])
+        client.subscribe(subscriptions(self.mqtt_config))
         self._connected.set()
         log.info(
             "ingest: connected as %s, subscribed (share group %s)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from mingchu.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
+_STATS_QUARANTINE_WINDOW_S = 60
 _SECURITY_REASONS = frozenset({"unsigned", "unknown_key", "bad_signature", "retired_key"})
 _EXPECTED = {"events": ViolationEvent, "status": DeviceStatus, "stats": DeviceStats}
 
@@ -97,6 +98,10 @@ class IngestService:
             if device is None and isinstance(message, DeviceStatus) and self.config.ingest.trust_on_first_use:
                 device = self._trust_on_first_use(session, message)
             if device is None:
+                if isinstance(message, DeviceStats) and self._recently_quarantined(
+                    session, message.device_id, received_at
+                ):
+                    return Outcome("rejected", "unknown_device")  # counted, not stored again: stats come every few s
                 return self._reject(
                     session,
                     topic,
@@ -263,6 +268,24 @@ class IngestService:
         return None
 
     # --- refusals -----------------------------------------------------------------------------------------------
+
+    def _recently_quarantined(self, session: Session, device_id: str, now: datetime) -> bool:
+        """One stored sample per unknown device per window keeps a chatty stranger from filling the disk."""
+        since = now - timedelta(seconds=_STATS_QUARANTINE_WINDOW_S)
+        return (
+            session.scalar(
+                select(Quarantine.id)
+                .where(
+                    Quarantine.device_id == device_id,
+                    Quarantine.reason == "unknown_device",
+                    Quarantine.received_at >= since,
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    # --- stored refusals ---------------------------------------------------------------------------------------
 
     def _trust_on_first_use(self, session: Session, status: DeviceStatus) -> Device | None:
         if not status.public_key or session.get(School, status.school_id) is None:

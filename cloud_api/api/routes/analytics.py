@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from cloud_api.analytics import (
     CasePage,
@@ -33,7 +34,8 @@ from cloud_api.analytics import (
 from cloud_api.analytics.cases import CaseRow
 from cloud_api.analytics.periods import DEFAULT_ZONE, local_today
 from cloud_api.analytics.rankings import SortKey
-from cloud_api.analytics.stats import GroupBy
+from cloud_api.analytics.rollup import ROLLUP_ZONE, rollup_counts, rollup_is_fresh
+from cloud_api.analytics.stats import Counts, GroupBy
 from cloud_api.api.deps import CurrentUser, SessionDep
 from cloud_api.db.base import utcnow
 from cloud_api.errors import ERROR_RESPONSES, ApiError
@@ -90,6 +92,15 @@ class RankingPage(BaseModel):
     items: list[SchoolRank]
 
 
+def rollup_or_none(session: Session, group_by: str, q: AnalyticsQuery) -> dict[str, Counts] | None:
+    """Counters from the daily rollup when it is fresh and can answer; otherwise None (scan cases)."""
+    if group_by not in ("school", "district") or q.period.zone != ROLLUP_ZONE:
+        return None
+    if not rollup_is_fresh(session, q.now):
+        return None
+    return rollup_counts(session, group_by, q.period, q.scope, q.now)  # type: ignore[arg-type]
+
+
 def download(body: bytes, content_type: str, filename: str) -> Response:
     return Response(
         content=body,
@@ -113,11 +124,12 @@ def closure(
     session: SessionDep,
     group_by: Annotated[GroupBy, Query(description="school, district, class or category")] = "school",
 ) -> list[GroupStats]:
-    return closure_table(session, group_by, q.period, q.scope, q.now)
+    return closure_table(session, group_by, q.period, q.scope, q.now, rollup_or_none(session, group_by, q))
 
 
 def _rankings(q: AnalyticsQuery, session: SessionDep, sort: SortKey, order: Literal["asc", "desc"]) -> list[SchoolRank]:
-    return rank_schools(session, q.period, q.scope, q.now, sort=sort, descending=order == "desc")
+    counts = rollup_or_none(session, "school", q)
+    return rank_schools(session, q.period, q.scope, q.now, sort=sort, descending=order == "desc", counts=counts)
 
 
 @router.get("/rankings", response_model=RankingPage, summary="Schools ranked (count, rate per camera-day, …)")

@@ -1,0 +1,275 @@
+"""Ingest through the real Mosquitto broker: acks after commit, redelivery after a crash, DB outage back-off."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from cloud_api.config import IngestConfig, MqttConfig
+from cloud_api.context import HubContext
+from cloud_api.db.models import Case, Quarantine, ViolationEventRow
+from cloud_api.db.session import Database
+from cloud_api.ingest.worker import IngestWorker
+from cloud_api.services.ingest import IngestService
+from tests.hub.helpers import World, new_key
+from tests.support.waiting import wait_for
+
+
+def _broker_reason() -> str | None:
+    try:
+        socket.create_connection(("127.0.0.1", 1883), timeout=2).close()
+    except OSError as exc:
+        return f"Mosquitto at 127.0.0.1:1883 unreachable: {exc}"
+    return None
+
+
+pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _need_broker() -> None:
+    reason = _broker_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def mworld(hub: HubContext) -> World:
+    """Unique ids so other tests using the same broker never collide with ours."""
+    return World(hub, suffix=f"-{uuid.uuid4().hex[:8]}")
+
+
+class Publisher:
+    def __init__(self) -> None:
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
+        )
+        self.client.connect("127.0.0.1", 1883)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        info = self.client.publish(topic, payload, qos=qos)
+        info.wait_for_publish(timeout=10)
+        assert info.is_published()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def publisher() -> Iterator[Publisher]:
+    pub = Publisher()
+    yield pub
+    pub.close()
+
+
+class FlakyDatabase(Database):
+    """A real database that can be switched 'down': sessions fail like a lost connection."""
+
+    down = False
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        if self.down:
+            raise OperationalError("SELECT 1", {}, Exception("connection refused (simulated outage)"))
+        with super().session() as s:
+            yield s
+
+
+class AckLog:
+    """Topics that reached the ack step (the broker shares traffic with other projects: filter by ours)."""
+
+    def __init__(self) -> None:
+        self.topics: list[str] = []
+
+    def __call__(self, message: mqtt.MQTTMessage, outcome: object) -> None:
+        self.topics.append(message.topic)
+
+    def count(self, topic: str) -> int:
+        return self.topics.count(topic)
+
+
+def make_worker(
+    hub: HubContext,
+    client_id: str,
+    group: str,
+    service: IngestService | None = None,
+    before_ack: Callable[..., None] | None = None,
+    schools: tuple[str, ...] = (),
+) -> IngestWorker:
+    worker = IngestWorker(
+        service or hub.ingest_service(),
+        MqttConfig(client_id=client_id, share_group=group, session_expiry_s=30, schools=schools),
+        IngestConfig(retry_initial_s=0.05, retry_max_s=0.2),
+        hub.metrics,
+        before_ack=before_ack,
+    )
+    worker.start()
+    assert worker.connected
+    wait_for(lambda: worker.client.is_connected(), 5, what="subscription")
+    return worker
+
+
+def cases(hub: HubContext, school: str) -> int:
+    with hub.db.session() as s:
+        return s.scalar(select(func.count()).select_from(Case).where(Case.school_id == school)) or 0
+
+
+def quarantined(hub: HubContext, device: str, reason: str) -> int:
+    with hub.db.session() as s:
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(Quarantine)
+                .where(Quarantine.device_id == device, Quarantine.reason == reason)
+            )
+            or 0
+        )
+
+
+def _ids() -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return f"hubtest-{tag}", f"grp{tag}"
+
+
+def test_event_replay_bad_signature_unknown_and_garbage(hub: HubContext, mworld: World, publisher: Publisher) -> None:
+    client_id, group = _ids()
+    acks = AckLog()
+    worker = make_worker(hub, client_id, group, before_ack=acks, schools=(mworld.school_a,))
+    try:
+        payload, _ = mworld.event()
+        publisher.publish(mworld.topic(), payload)
+        wait_for(lambda: cases(hub, mworld.school_a) == 1, 20, what="case from a valid event")
+        publisher.publish(mworld.topic(), payload)  # replay
+        wait_for(lambda: hub.metrics.value("duplicate") >= 1, 20, what="duplicate counted")
+        tampered, _ = mworld.event(tamper=True)
+        publisher.publish(mworld.topic(), tampered)
+        wait_for(lambda: quarantined(hub, mworld.device, "bad_signature") == 1, 20, what="bad signature quarantined")
+        from tests.hub.helpers import event_payload
+
+        ghost = f"ghost-{uuid.uuid4().hex[:6]}"
+        unknown, _ = event_payload(new_key(), school_id=mworld.school_a, device_id=ghost, camera_id="c1")
+        publisher.publish(mworld.topic(device=ghost), unknown)
+        wait_for(lambda: quarantined(hub, ghost, "unknown_device") == 1, 20, what="unknown device rejected")
+        publisher.publish(mworld.topic(), b"\x00garbage that is not an envelope")
+        second, _ = mworld.event(track_id=99)
+        publisher.publish(mworld.topic(), second)  # the worker keeps running after garbage
+        wait_for(lambda: cases(hub, mworld.school_a) == 2, 20, what="second case after garbage")
+        assert quarantined(hub, mworld.device, "bad_magic") == 1
+        assert hub.metrics.value("accepted", "event") == 2
+        assert hub.metrics.value("rejected", "unknown_device") >= 1  # other projects share the broker
+        wait_for(lambda: acks.count(mworld.topic()) == 5, 5, what="all our events acked")
+    finally:
+        worker.stop()
+    assert cases(hub, mworld.school_a) == 2
+
+
+def test_crash_after_commit_before_ack_is_redelivered_and_processed_once(
+    hub: HubContext, mworld: World, publisher: Publisher
+) -> None:
+    client_id, group = _ids()
+    committed: list[str] = []
+
+    def die(message: mqtt.MQTTMessage, outcome: object) -> None:
+        if message.topic != mworld.topic():
+            return  # other projects' traffic on the shared broker
+        committed.append(message.topic)
+        raise RuntimeError("simulated crash between commit and ack")
+
+    first = make_worker(hub, client_id, group, before_ack=die, schools=(mworld.school_a,))
+    payload, _ = mworld.event()
+    publisher.publish(mworld.topic(), payload)
+    wait_for(lambda: committed, 20, what="first worker committed")
+    first.crash()
+    assert cases(hub, mworld.school_a) == 1
+    acks = AckLog()
+    second = make_worker(
+        hub, client_id, group, before_ack=acks, schools=(mworld.school_a,)
+    )  # same session: the broker redelivers it
+    try:
+        wait_for(lambda: hub.metrics.value("duplicate") >= 1, 30, what="redelivery")
+        wait_for(lambda: acks.count(mworld.topic()) == 1, 5, what="redelivered message acked")
+    finally:
+        second.stop()
+    with hub.db.session() as s:
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(ViolationEventRow)
+                .where(ViolationEventRow.school_id == mworld.school_a)
+            )
+            == 1
+        )
+    assert cases(hub, mworld.school_a) == 1
+
+
+def test_database_outage_pauses_without_ack_then_resumes(hub: HubContext, mworld: World, publisher: Publisher) -> None:
+    client_id, group = _ids()
+    flaky = FlakyDatabase(hub.db.url)
+    flaky.down = True
+    service = IngestService(flaky, hub.storage, hub.config, hub.notifier, hub.taxonomy)
+    acks = AckLog()
+    worker = make_worker(hub, client_id, group, service=service, before_ack=acks, schools=(mworld.school_a,))
+    try:
+        payload, _ = mworld.event()
+        publisher.publish(mworld.topic(), payload)
+        wait_for(lambda: hub.metrics.db_retries._value.get() >= 3, 20, what="retries during the outage")
+        assert acks.count(mworld.topic()) == 0 and cases(hub, mworld.school_a) == 0
+        # the worker dies during the outage: the message is still the broker's
+        worker.crash()
+    finally:
+        flaky.dispose()
+    acks = AckLog()
+    resumed = make_worker(hub, client_id, group, before_ack=acks, schools=(mworld.school_a,))
+    try:
+        wait_for(lambda: cases(hub, mworld.school_a) == 1, 30, what="processed after the outage")
+        wait_for(lambda: acks.count(mworld.topic()) == 1, 5, what="acked after commit")
+    finally:
+        resumed.stop()
+
+
+def test_outage_recovers_in_place_with_backoff(hub: HubContext, mworld: World, publisher: Publisher) -> None:
+    client_id, group = _ids()
+    flaky = FlakyDatabase(hub.db.url)
+    flaky.down = True
+    service = IngestService(flaky, hub.storage, hub.config, hub.notifier, hub.taxonomy)
+    acks = AckLog()
+    worker = make_worker(hub, client_id, group, service=service, before_ack=acks, schools=(mworld.school_a,))
+    try:
+        publisher.publish(mworld.topic(), mworld.event()[0])
+        before = hub.metrics.db_retries._value.get()
+        wait_for(lambda: hub.metrics.db_retries._value.get() >= before + 2, 20, what="retrying")
+        assert acks.count(mworld.topic()) == 0
+        flaky.down = False
+        wait_for(lambda: cases(hub, mworld.school_a) == 1, 20, what="resumed")
+        wait_for(lambda: acks.count(mworld.topic()) == 1, 5, what="acked")
+    finally:
+        worker.stop()
+        flaky.dispose()
+
+
+def test_two_workers_share_the_load(hub: HubContext, mworld: World, publisher: Publisher) -> None:
+    _, group = _ids()
+    acks_a, acks_b = AckLog(), AckLog()
+    a = make_worker(hub, f"hubtest-a-{group}", group, before_ack=acks_a, schools=(mworld.school_a,))
+    b = make_worker(hub, f"hubtest-b-{group}", group, before_ack=acks_b, schools=(mworld.school_a,))
+    try:
+        for track in range(12):
+            publisher.publish(mworld.topic(), mworld.event(track_id=track)[0])
+        wait_for(lambda: cases(hub, mworld.school_a) == 12, 20, what="all 12 cases")
+        topic = mworld.topic()
+        wait_for(lambda: acks_a.count(topic) + acks_b.count(topic) == 12, 5, what="all acked")
+        assert acks_a.count(topic) > 0 and acks_b.count(topic) > 0
+    finally:
+        a.stop()
+        b.stop()
