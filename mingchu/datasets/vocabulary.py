@@ -21,12 +21,6 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-class Violation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    zh: str
-    en: str
-
-
 class Label(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: int
@@ -40,7 +34,6 @@ class Label(BaseModel):
 class Vocabulary(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: int
-    violations: dict[str, Violation]
     labels: tuple[Label, ...]
 
     @model_validator(mode="after")
@@ -51,10 +44,6 @@ class Vocabulary(BaseModel):
         names = [label.name for label in self.labels]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate label names in {names}")
-        for label in self.labels:
-            unknown = set(label.violations) - set(self.violations)
-            if unknown:
-                raise ValueError(f"label {label.name!r} names unknown violations {sorted(unknown)}")
         seen: dict[str, str] = {}
         for label in self.labels:
             for key in (label.name, *label.aliases):
@@ -83,17 +72,31 @@ class Vocabulary(BaseModel):
     def index(self, name: str) -> int:
         return self.names.index(name)
 
+    @property
+    def violations(self) -> set[str]:
+        return {v for label in self.labels for v in label.violations}
+
     def labels_for(self, violation: str) -> tuple[str, ...]:
-        if violation not in self.violations:
-            raise KeyError(f"unknown violation {violation!r}")
         return tuple(label.name for label in self.labels if violation in label.violations)
 
 
-def load_vocabulary(path: Path | None = None) -> Vocabulary:
-    """Load and validate the vocabulary; errors name the file."""
+def load_vocabulary(path: Path | None = None, known_violations: set[str] | None = None) -> Vocabulary:
+    """Load and validate the vocabulary; errors name the file.
+
+    Violation names are checked against the taxonomy (``configs/violations.yaml``) unless
+    ``known_violations`` is given, so a typo cannot silently detach a label from its rule.
+    """
     path = path or DEFAULT_VOCABULARY
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Vocabulary.model_validate(raw)
+        vocab = Vocabulary.model_validate(raw)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"{path}: invalid vocabulary: {exc}") from exc
+    if known_violations is None:
+        from mingchu.taxonomy import default_taxonomy
+
+        known_violations = set(default_taxonomy().ids)
+    unknown = vocab.violations - known_violations
+    if unknown:
+        raise ValueError(f"{path}: labels name unknown violations {sorted(unknown)}")
+    return vocab

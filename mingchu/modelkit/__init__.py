@@ -1,0 +1,1 @@
+"""Model kit: train (ultralytics), export to ONNX, quantise and evaluate kitchen detectors."""
