@@ -8,6 +8,7 @@ from cloud_api.analytics.cases import CasePage, CaseRow, list_cases
 from cloud_api.analytics.online import SchoolOnline, camera_online_rates
 from cloud_api.analytics.periods import Period, PeriodError
 from cloud_api.analytics.rankings import SchoolRank, rank_schools
+from cloud_api.analytics.rollup import rebuild_rollup, refresh_rollup, rollup_counts, rollup_is_fresh
 from cloud_api.analytics.scope import Scope, ScopeDenied
 from cloud_api.analytics.stats import GroupStats, closure_table, overall, percent
 from cloud_api.analytics.trends import TrendPoint, trend
@@ -29,5 +30,9 @@ __all__ = [
     "overall",
     "percent",
     "rank_schools",
+    "rebuild_rollup",
+    "refresh_rollup",
+    "rollup_counts",
+    "rollup_is_fresh",
     "trend",
 ]

@@ -202,11 +202,21 @@ def names_for(session: Session, group_by: GroupBy, keys: list[str]) -> dict[str,
     return {k: cats.get(k, "其他") for k in keys}
 
 
-def closure_table(session: Session, group_by: GroupBy, period: Period, scope: Scope, now: datetime) -> list[GroupStats]:
-    """Closure statistics per group with each group's share of all cases, largest first."""
+def closure_table(
+    session: Session,
+    group_by: GroupBy,
+    period: Period,
+    scope: Scope,
+    now: datetime,
+    counts: dict[str, Counts] | None = None,
+) -> list[GroupStats]:
+    """Closure statistics per group with each group's share of all cases, largest first.
+
+    ``counts`` lets a caller pass counters read from the daily rollup instead of scanning cases.
+    """
     if group_by not in GROUP_BYS:
         raise ValueError(f"unknown grouping {group_by!r} (one of {', '.join(GROUP_BYS)})")
-    by_key = counts_by(session, group_by, period, scope, now)
+    by_key = counts if counts is not None else counts_by(session, group_by, period, scope, now)
     grand = sum(c.total for c in by_key.values())
     names = names_for(session, group_by, list(by_key))
     rows = [GroupStats.build(k, names.get(k, k), c, grand) for k, c in by_key.items()]

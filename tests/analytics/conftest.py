@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import cloud_api.analytics
 import cloud_api.db.models  # noqa: F401  (registers every table)
 from cloud_api.db import Base, Database
 from tests.analytics.seed import seed

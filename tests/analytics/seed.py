@@ -59,6 +59,7 @@ def seed(session: Session) -> None:
     )
     session.flush()
     for cid, school, cls, sev, first, hours, state, closed_after in CASES:
+        closed = None if closed_after is None else first + timedelta(hours=closed_after)
         session.add(
             Case(
                 id=cid,
@@ -70,7 +71,9 @@ def seed(session: Session) -> None:
                 first_seen_at=first,
                 last_seen_at=first,
                 deadline_at=first + timedelta(hours=hours),
-                closed_at=None if closed_after is None else first + timedelta(hours=closed_after),
+                closed_at=closed,
+                created_at=first,
+                updated_at=closed or first,
             )
         )
     # Online history for 2026-03-15 local (= 03-14 16:00 .. 03-15 16:00 UTC):

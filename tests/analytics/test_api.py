@@ -150,3 +150,16 @@ def test_report_pdf_unavailable_is_503(api: Any) -> None:
         client.app.dependency_overrides.clear()
     assert r.status_code == 503
     assert "not found" in r.json()["error"]["message"]
+
+
+def test_rankings_use_fresh_rollup_with_same_result(api: Any, seeded: Any) -> None:
+    from cloud_api.analytics import rebuild_rollup
+    from cloud_api.db.base import utcnow
+
+    before = get(api, "admin", "/api/v1/analytics/rankings", sort="closure_rate", **MARCH).json()
+    with seeded.session() as s:
+        rebuild_rollup(s, utcnow())
+    after = get(api, "admin", "/api/v1/analytics/rankings", sort="closure_rate", **MARCH).json()
+    assert after == before
+    districts = get(api, "admin", "/api/v1/analytics/closure", group_by="district", **MARCH).json()
+    assert {d["key"]: d["closure_rate_pct"] for d in districts} == {"d1": "60.00%", "d2": "100.00%"}

@@ -1,0 +1,97 @@
+"""The daily rollup gives the same numbers as the raw case queries, and refreshes incrementally."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from cloud_api.analytics import Period, Scope, rank_schools
+from cloud_api.analytics.rollup import (
+    SchoolDayRollup,
+    rebuild_rollup,
+    refresh_rollup,
+    rollup_counts,
+    rollup_daily,
+    rollup_is_fresh,
+)
+from cloud_api.analytics.stats import counts_by
+from cloud_api.analytics.trends import daily_counts
+from cloud_api.db import Database
+from cloud_api.db.models import Case
+from tests.analytics.seed import NOW
+
+MARCH = Period.month(2026, 3)
+SCOPES = [Scope(), Scope(district_id="d1"), Scope(school_id="s3")]
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_rollup_matches_raw(session: Session, scope: Scope) -> None:
+    rebuild_rollup(session, NOW)
+    for group_by in ("school", "district"):
+        raw = counts_by(session, group_by, MARCH, scope, NOW)  # type: ignore[arg-type]
+        rolled = rollup_counts(session, group_by, MARCH, scope, NOW)  # type: ignore[arg-type]
+        assert {k: (c.total, c.closed, c.closed_on_time, c.overdue) for k, c in rolled.items()} == {
+            k: (c.total, c.closed, c.closed_on_time, c.overdue) for k, c in raw.items()
+        }
+        for k in raw:
+            assert rolled[k].close_seconds == pytest.approx(raw[k].close_seconds)
+    ranked = rank_schools(session, MARCH, scope, NOW, counts=rollup_counts(session, "school", MARCH, scope, NOW))
+    assert ranked == rank_schools(session, MARCH, scope, NOW)
+    raw_days = {d: c.total for d, c in daily_counts(session, MARCH, scope, NOW).items()}
+    assert {d: c.total for d, c in rollup_daily(session, MARCH, scope, NOW).items()} == raw_days
+
+
+def test_rollup_rows_use_local_days(session: Session) -> None:
+    rebuild_rollup(session, NOW)
+    rows = {(r.school_id, r.day): r.total for r in session.scalars(select(SchoolDayRollup))}
+    assert rows[("s1", date(2026, 3, 1))] == 1  # 16:30 UTC on Feb 28
+    assert rows[("s1", date(2026, 2, 28))] == 1
+    assert ("s3", date(2026, 4, 1)) in rows
+
+
+def test_incremental_refresh_picks_up_closures(session: Session) -> None:
+    assert refresh_rollup(session, NOW) == -1  # first run rebuilds
+    assert rollup_is_fresh(session, NOW)
+    assert not rollup_is_fresh(session, NOW + timedelta(hours=1))
+    later = NOW + timedelta(hours=1)
+    case = session.get(Case, 4)
+    assert case is not None
+    case.closed_at = later
+    case.state = "closed"
+    case.updated_at = later
+    session.flush()
+    before = rollup_counts(session, "school", MARCH, Scope(), later)["s1"]
+    assert (before.closed, before.overdue) == (2, 0)  # overdue is live; closure waits for the refresh
+    assert refresh_rollup(session, later) == 1  # only (s1, 2026-03-02) recomputed
+    after = rollup_counts(session, "school", MARCH, Scope(), later)["s1"]
+    assert (after.total, after.closed, after.closed_on_time) == (3, 3, 1)
+    # refreshes re-read 5 minutes back (idempotent) so late commits are not missed; then nothing is left
+    assert refresh_rollup(session, later + timedelta(minutes=6)) == 1
+    assert refresh_rollup(session, later + timedelta(minutes=10)) == 0
+    again = rollup_counts(session, "school", MARCH, Scope(), later)["s1"]
+    assert (again.total, again.closed) == (3, 3)
+
+
+def test_rollup_refuses_other_zones(session: Session) -> None:
+    with pytest.raises(ValueError, match="Asia/Shanghai"):
+        rollup_counts(session, "school", Period.month(2026, 3, zone="Europe/Berlin"), Scope(), NOW)
+
+
+def test_migration_0020_up_and_down(database: Database) -> None:
+    from cloud_api import migrations
+    from cloud_api.db import Base
+
+    engine = database.engine
+    Base.metadata.drop_all(engine)
+    migrations.upgrade(engine, "0020")
+    insp = inspect(engine)
+    assert {"analytics_school_day", "analytics_rollup_state"} <= set(insp.get_table_names())
+    assert {"ix_cases_school_id_first_seen_at", "ix_cases_updated_at", "ix_cases_open_first_seen_at"} <= {
+        ix["name"] for ix in insp.get_indexes("cases")
+    }
+    migrations.downgrade(engine, "0010")
+    assert "analytics_school_day" not in inspect(engine).get_table_names()
+    migrations.downgrade(engine, "base")
