@@ -24,6 +24,7 @@ from cloud_api.db.models.users import Role
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 SSE_KEEPALIVE_S = 15.0
+SSE_POLL_S = 0.5  # how quickly a closed connection is noticed
 
 
 class PreferencesIO(BaseModel):
@@ -145,12 +146,16 @@ async def event_stream(request: Request, me: Me, services: Services) -> Streamin
     async def events() -> AsyncIterator[bytes]:
         try:
             yield b": connected\n\n"
+            quiet_since = asyncio.get_running_loop().time()
             while not await request.is_disconnected():
                 try:
-                    item = await asyncio.wait_for(sub.queue.get(), SSE_KEEPALIVE_S)
+                    item = await asyncio.wait_for(sub.queue.get(), SSE_POLL_S)
                 except TimeoutError:
-                    yield b": keepalive\n\n"
+                    if asyncio.get_running_loop().time() - quiet_since >= SSE_KEEPALIVE_S:
+                        quiet_since = asyncio.get_running_loop().time()
+                        yield b": keepalive\n\n"
                     continue
+                quiet_since = asyncio.get_running_loop().time()
                 yield f"event: {item['event']}\ndata: {json.dumps(item['data'], ensure_ascii=False)}\n\n".encode()
         finally:
             broker.unsubscribe(sub)
