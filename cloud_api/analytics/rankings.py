@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
@@ -40,14 +40,12 @@ class SchoolRank(BaseModel):
     rate_per_camera_day: float | None
 
 
-def _sort_value(row: SchoolRank, key: SortKey) -> float:
-    value = {
-        "count": row.total,
-        "rate_per_camera_day": row.rate_per_camera_day,
-        "closure_rate": row.closure_rate,
-        "overdue": row.overdue,
-    }[key]
-    return float("-inf") if value is None else float(value)
+_SORT_FIELDS: dict[str, str] = {
+    "count": "total",
+    "rate_per_camera_day": "rate_per_camera_day",
+    "closure_rate": "closure_rate",
+    "overdue": "overdue",
+}
 
 
 def rank_schools(
@@ -81,32 +79,31 @@ def rank_schools(
         .join(District, District.id == School.district_id)
         .where(scope.school_filter())
     ).all()
-    rows: list[SchoolRank] = []
+    rows: list[dict[str, Any]] = []
     for school_id, school_name, district_id, district_name in schools:
-        c = per_school.get(school_id, Counts())
+        c = per_school.get(school_id) or Counts()
         cameras = int(camera_counts.get(school_id, 0))
         rows.append(
-            SchoolRank(
-                rank=0,
-                school_id=school_id,
-                school_name=school_name,
-                district_id=district_id,
-                district_name=district_name,
-                cameras=cameras,
-                total=c.total,
-                closed=c.closed,
-                open=c.open,
-                overdue=c.overdue,
-                closure_rate=ratio(c.closed, c.total),
-                closure_rate_pct=percent(c.closed, c.total),
-                on_time_rate=ratio(c.closed_on_time, c.closed),
-                on_time_rate_pct=percent(c.closed_on_time, c.closed),
-                rate_per_camera_day=None if cameras == 0 else round(c.total / (cameras * period.days), 6),
-            )
+            {
+                "school_id": school_id,
+                "school_name": school_name,
+                "district_id": district_id,
+                "district_name": district_name,
+                "cameras": cameras,
+                "total": c.total,
+                "closed": c.closed,
+                "open": c.open,
+                "overdue": c.overdue,
+                "closure_rate": ratio(c.closed, c.total),
+                "closure_rate_pct": percent(c.closed, c.total),
+                "on_time_rate": ratio(c.closed_on_time, c.closed),
+                "on_time_rate_pct": percent(c.closed_on_time, c.closed),
+                "rate_per_camera_day": None if cameras == 0 else round(c.total / (cameras * period.days), 6),
+            }
         )
-    defined = [r for r in rows if _sort_value(r, sort) != float("-inf")]
-    undefined = [r for r in rows if _sort_value(r, sort) == float("-inf")]
-    defined.sort(key=lambda r: r.school_id)
-    defined.sort(key=lambda r: _sort_value(r, sort), reverse=descending)
-    undefined.sort(key=lambda r: r.school_id)
-    return [r.model_copy(update={"rank": i}) for i, r in enumerate(defined + undefined, start=1)]
+    field = _SORT_FIELDS[sort]
+    defined = sorted((r for r in rows if r[field] is not None), key=lambda r: r["school_id"])
+    defined.sort(key=lambda r: r[field], reverse=descending)
+    undefined = sorted((r for r in rows if r[field] is None), key=lambda r: r["school_id"])
+    # validated once, after sorting: building thousands of models twice showed up in the benchmark
+    return [SchoolRank(rank=i, **r) for i, r in enumerate(defined + undefined, start=1)]

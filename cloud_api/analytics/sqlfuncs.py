@@ -61,7 +61,7 @@ def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) ->
 @compiles(seconds_between, "postgresql")
 def _seconds_pg(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = element.clauses
-    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
+    return f"date_part('epoch', {compiler.process(end, **kw)} - {compiler.process(start, **kw)})"
 
 
 @compiles(seconds_between)

@@ -1,0 +1,141 @@
+"""Analytics query latency over a seeded database (see bench/seed_cases.py): raw case scans vs the daily rollup.
+
+    .venv/bin/python bench/seed_cases.py --cases 10000000
+    .venv/bin/python bench/bench_analytics.py --database mingchu_bench --runs 30
+
+Each query runs ``--warmup`` times untimed, then ``--runs`` times; we report p50/p95 wall time of the whole
+service call (SQL + Python), as the API would spend it. The goal is p95 <= 300 ms for rankings and closure rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from cloud_api.analytics import Period, Scope, closure_table, overall, rank_schools
+from cloud_api.analytics.rollup import refresh_rollup, rollup_counts
+from cloud_api.analytics.stats import Counts, GroupStats
+from cloud_api.db import Database
+from cloud_api.db.models import Case
+
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+END = date(2026, 10, 31)  # seed_cases.py puts cases in the year before 2026-11-01
+NOW = Period.day(END).end
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def timed(fn: Callable[[], Any], runs: int, warmup: int) -> dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
+    return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(p95, 1), "runs": runs}
+
+
+def rollup_overall(session: Session, period: Period, scope: Scope) -> GroupStats:
+    total = Counts()
+    for c in rollup_counts(session, "district", period, scope, NOW).values():
+        total.add(c)
+    return GroupStats.build("all", "全部", total)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="mingchu_bench")
+    parser.add_argument("--server", default=SERVER)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--skip-raw", action="store_true", help="only the rollup-backed queries")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0:
+        parser.error("--runs must be >= 1 and --warmup >= 0")
+    url = make_url(args.server).set(database=args.database).render_as_string(hide_password=False)
+    db = Database(url)
+    month = Period(END - timedelta(days=29), END)
+    year = Period(END - timedelta(days=364), END)
+    everything, district = Scope(), Scope(district_id="d03")
+    results: dict[str, dict[str, float]] = {}
+    with db.sessions() as session:
+        n_cases = session.execute(text("SELECT count(*) FROM cases")).scalar_one()
+        log(f"{n_cases:,} cases in {args.database}")
+
+        def rank_rollup(period: Period, scope: Scope) -> Callable[[], Any]:
+            return lambda: rank_schools(
+                session, period, scope, NOW, counts=rollup_counts(session, "school", period, scope, NOW)
+            )
+
+        plan: list[tuple[str, Callable[[], Any], bool]] = [
+            ("rankings, all 2000 schools, 30 days, rollup", rank_rollup(month, everything), False),
+            ("rankings, one district, 30 days, rollup", rank_rollup(month, district), False),
+            ("rankings, all schools, 365 days, rollup", rank_rollup(year, everything), False),
+            ("closure rate overall, 30 days, rollup", lambda: rollup_overall(session, month, everything), False),
+            ("closure rate overall, 365 days, rollup", lambda: rollup_overall(session, year, everything), False),
+            (
+                "closure by district, 365 days, rollup",
+                lambda: closure_table(
+                    session,
+                    "district",
+                    year,
+                    everything,
+                    NOW,
+                    rollup_counts(session, "district", year, everything, NOW),
+                ),
+                False,
+            ),
+            ("rankings, all schools, 30 days, raw cases", lambda: rank_schools(session, month, everything, NOW), True),
+            ("rankings, one district, 30 days, raw cases", lambda: rank_schools(session, month, district, NOW), True),
+            ("closure rate overall, 30 days, raw cases", lambda: overall(session, month, everything, NOW), True),
+            (
+                "category shares, one district, 30 days, raw cases",
+                lambda: closure_table(session, "category", month, district, NOW),
+                True,
+            ),
+        ]
+        for name, fn, raw in plan:
+            if raw and args.skip_raw:
+                continue
+            runs = args.runs if not raw else max(3, args.runs // 3)
+            results[name] = timed(fn, runs, args.warmup if not raw else 1)
+            log(f"{name}: {results[name]}")
+
+        # incremental refresh after 1000 closures spread over the month
+        ids = (
+            session.execute(
+                select(Case.id).where(Case.closed_at.is_(None), Case.first_seen_at >= month.start).limit(1000)
+            )
+            .scalars()
+            .all()
+        )
+        later = NOW + timedelta(minutes=10)
+        session.execute(update(Case).where(Case.id.in_(ids)).values(closed_at=later, state="closed", updated_at=later))
+        t = time.perf_counter()
+        pairs = refresh_rollup(session, later + timedelta(minutes=6))
+        refresh_ms = (time.perf_counter() - t) * 1000
+        session.rollback()  # leave the seeded data as it was
+        results["incremental rollup refresh after 1000 closures"] = {"ms": round(refresh_ms, 1), "pairs": pairs}
+        log(f"refresh of {pairs} (school, day) pairs: {refresh_ms:.0f} ms")
+    db.dispose()
+    print(json.dumps({"database": args.database, "cases": n_cases, "results": results}, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
