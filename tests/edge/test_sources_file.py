@@ -50,14 +50,16 @@ def test_file_loops_without_counting_reconnects(video_clips: dict[str, Path]) ->
 
 
 def test_resolution_change_mid_stream_delivers_new_size(video_clips: dict[str, Path]) -> None:
-    source = VideoSource("cam-a", str(video_clips["res_change"]), detect_fps=None, realtime=False, queue_size=1000)
+    source = VideoSource("cam-a", str(video_clips["res_change"]), detect_fps=None, realtime=False, queue_size=8)
+    shapes: set[tuple[int, ...]] = set()
     with source:
-        wait_for(lambda: source.stats().detect.loops >= 1, 20, what="one pass")
-        shapes = set()
-        while (frame := source.read(timeout_s=0.05)) is not None:
-            shapes.add(frame.image.shape)
-        assert {(360, 640, 3), (240, 320, 3)} <= shapes
-        assert source.stats().detect.failures == 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(shapes) < 2:
+            if (frame := source.read(timeout_s=0.1)) is not None:
+                shapes.add(frame.image.shape)
+        stats = source.stats()
+    assert shapes == {(360, 640, 3), (240, 320, 3)}
+    assert stats.detect.failures == 0 and stats.detect.width in {640, 320}
 
 
 def test_slow_consumer_drops_oldest_and_counts(video_clips: dict[str, Path]) -> None:
@@ -214,12 +216,15 @@ def test_corrupt_bytes_mid_stream_do_not_stop_the_source(tmp_path: Path) -> None
     data[middle] = bytes(np.where(keep, np.frombuffer(bytes(data[middle]), np.uint8), damaged).astype(np.uint8))
     broken = tmp_path / "broken.ts"
     broken.write_bytes(bytes(data))
-    source = VideoSource("cam-c", str(broken), detect_fps=None, realtime=False, queue_size=1000, **FAST)
+    source = VideoSource("cam-c", str(broken), detect_fps=None, realtime=False, queue_size=8, **FAST)
+    sizes: set[tuple[int, ...]] = set()
     with source:
-        stats = wait_for(lambda: (s := source.stats()).detect.loops >= 2 and s, 20, what="two passes")
-        sizes = set()
-        while (frame := source.read(timeout_s=0.05)) is not None:
-            sizes.add(frame.image.shape)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and source.stats().detect.loops < 2:
+            if (frame := source.read(timeout_s=0.1)) is not None:
+                sizes.add(frame.image.shape)
+        stats = source.stats()
+    assert stats.detect.loops >= 2, stats
     assert sizes == {(360, 640, 3)}
     assert stats.frames_decoded >= 100  # most of each pass still decodes
     assert stats.detect.failures == 0 or stats.detect.last_error_kind in {"invalid_data", "other"}
