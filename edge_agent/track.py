@@ -10,6 +10,7 @@ of the same label: a person box never continues a rodent track. One tracker per 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -106,6 +107,9 @@ class ByteTracker:
     - ``max_lost_frames`` / ``max_lost_s``: how long a lost track waits to be picked up again
       (seconds apply when ``update`` gets ``now``; whichever is exceeded first ends the track).
     - ``velocity_smoothing``: weight of the newest motion in the velocity estimate.
+    - ``label_groups``: labels that may continue each other's track, e.g.
+      ``[("head_hat", "head_nohat")]`` so a head keeps its id while the hat classifier flickers;
+      the track takes the newest label. All other labels only match themselves.
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class ByteTracker:
         max_lost_frames: int = 30,
         max_lost_s: float | None = None,
         velocity_smoothing: float = 0.5,
+        label_groups: Sequence[Sequence[str]] = (),
     ) -> None:
         if not 0 <= low_threshold <= high_threshold <= 1:
             raise ValueError(f"need 0 <= low_threshold <= high_threshold <= 1, got {low_threshold}, {high_threshold}")
@@ -144,6 +149,14 @@ class ByteTracker:
         self.match_iou, self.low_match_iou, self.tentative_match_iou = match_iou, low_match_iou, tentative_match_iou
         self.min_hits, self.max_lost_frames, self.max_lost_s = min_hits, max_lost_frames, max_lost_s
         self.velocity_smoothing = velocity_smoothing
+        self._group: dict[str, str] = {}
+        for group in label_groups:
+            if isinstance(group, str) or len(group) < 2:
+                raise ValueError(f"each label group needs at least two labels, got {group!r}")
+            for label in group:
+                if label in self._group:
+                    raise ValueError(f"label {label!r} is in more than one label group")
+                self._group[label] = group[0]
         self._next_id = 1
         self.reset()
 
@@ -230,7 +243,8 @@ class ByteTracker:
             return [], list(det_idx), list(tracks)
         predicted = np.stack([t.predicted(step) for t in tracks]).astype(np.float32)
         iou = iou_matrix(predicted, detections.xyxy[det_idx])
-        same_label = np.array([[t.label == detections.labels[i] for i in det_idx] for t in tracks], bool)
+        det_keys = [self._group.get(detections.labels[i], detections.labels[i]) for i in det_idx]
+        same_label = np.array([[self._group.get(t.label, t.label) == k for k in det_keys] for t in tracks], bool)
         iou[~same_label] = 0.0
         pairs = greedy_match(iou, minimum)
         used_t = {r for r, _ in pairs}
@@ -248,6 +262,7 @@ class ByteTracker:
         a = self.velocity_smoothing
         track.velocity = (a * motion + (1 - a) * track.velocity).astype(np.float32)
         track.box, track.score = box.copy(), float(detections.scores[i])
+        track.label = detections.labels[i]
         track.hits += 1
         track.step_seen, track.last_seen = step, clock
         if track.state is TrackState.TENTATIVE:

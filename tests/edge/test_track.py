@@ -90,6 +90,26 @@ def test_a_rodent_never_continues_a_person_track() -> None:
     assert {t.label for t in tracker.tracks} == {"person", "rodent"}
 
 
+def test_label_group_keeps_a_head_id_while_the_hat_class_flickers() -> None:
+    grouped, plain = ByteTracker(label_groups=[("head_hat", "head_nohat")]), ByteTracker()
+    got: dict[str, list[int]] = {"grouped": [], "plain": []}
+    for k in range(20):
+        label = "head_nohat" if k % 3 == 0 else "head_hat"
+        dets = frame([[200 + k, 100, 240 + k, 140]], labels=[label])
+        got["grouped"].append(int(grouped.update(dets).track_ids[0]))
+        got["plain"].append(int(plain.update(dets).track_ids[0]))
+    assert len(set(got["grouped"][1:])) == 1 and -1 not in got["grouped"][1:]
+    assert grouped.tracks[0].label == "head_hat"  # the newest label (k=19)
+    # without the group the "no hat" sightings never join the head's track: the rule would lose them
+    assert all(got["plain"][k] == -1 for k in range(3, 20, 3))
+
+
+@pytest.mark.parametrize("groups", [[("head_hat",)], [("a", "b"), ("b", "c")], ["ab"]])
+def test_bad_label_groups(groups: list) -> None:
+    with pytest.raises(ValueError, match="label"):
+        ByteTracker(label_groups=groups)
+
+
 def test_single_frame_false_positive_never_gets_an_id() -> None:
     tracker = ByteTracker(min_hits=3)
     tracker.update(frame([person(10, 10)]))
