@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from cloud_api.app import create_app
+from cloud_api.config import HubConfig
 from cloud_api.context import HubContext, build_context
 from cloud_api.db.base import utcnow
 from cloud_api.db.models.people import CameraLiveSetting, ParentGrant
@@ -27,7 +28,6 @@ from cloud_api.people.config import PeopleConfig
 from cloud_api.services import devices as device_service
 from cloud_api.services import org
 from mingchu.contract.signing import public_key_bytes
-from tests.hub.conftest import db_url, hub_config  # noqa: F401  (db_url: SQLite and PostgreSQL params)
 
 MQTT_HOST = os.environ.get("MINGCHU_TEST_MQTT_HOST", "127.0.0.1")
 MQTT_PORT = int(os.environ.get("MINGCHU_TEST_MQTT_PORT", "1883"))
@@ -125,13 +125,44 @@ def sqlite_hub(tmp_path: Path) -> Iterator[HubContext]:
     context.db.dispose()
 
 
-@pytest.fixture
-def any_hub(db_url: str, tmp_path: Path) -> Iterator[HubContext]:  # noqa: F811
-    """Parametrised over SQLite and PostgreSQL (via the hub engineer's ``db_url``)."""
-    context = build_context(hub_config(db_url, tmp_path / "evidence"))
-    upgrade(context.db.engine)
-    yield context
-    context.db.dispose()
+PG_DSN = os.environ.get("MINGCHU_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+
+
+def hub_config(db_url: str, root: Path) -> HubConfig:
+    return HubConfig.model_validate({"database": {"url": db_url}, "storage": {"type": "local", "root": str(root)}})
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubContext]:
+    """A migrated hub on SQLite, and on PostgreSQL in a schema of its own (dropped afterwards)."""
+    if request.param == "sqlite":
+        context = build_context(hub_config(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path / "evidence"))
+        upgrade(context.db.engine)
+        yield context
+        context.db.dispose()
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL unreachable ({PG_DSN}): {exc}")
+    schema = f"peopletest_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    params = dict(kv.split("=", 1) for kv in PG_DSN.split())
+    url = (
+        f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
+        f"{params.get('port', '5432')}/{params.get('dbname', 'test')}?options=-csearch_path%3D{schema}"
+    )
+    context = build_context(hub_config(url, tmp_path / "evidence"))
+    try:
+        upgrade(context.db.engine)
+        yield context
+    finally:
+        context.db.dispose()
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def people_config(tmp_path: Path, **sections: Any) -> PeopleConfig:

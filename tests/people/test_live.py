@@ -211,7 +211,7 @@ def test_parent_report_reaches_the_school_head_with_a_full_res_screenshot(
     with http_recorder() as rec:
         channels = [{"type": "webhook", "name": "hook", "url": f"{rec.url}/hook"}, {"type": "realtime"}]
         cfg = people_config(tmp_path, live=LIVE, push={"channels": channels})
-        client, services = make_client(sqlite_hub, cfg, live=True)
+        client, _services = make_client(sqlite_hub, cfg, live=True)
         with client:
             head, parent = login(client, world.usernames["head_a"]), login(client, world.usernames["parent_a"])
             client.put("/api/v1/notifications/preferences", json={"channels": ["hook"]}, headers=head)
