@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
 
 from cloud_api.app import create_app
 from cloud_api.config import HubConfig
 from cloud_api.context import HubContext, build_context
+from cloud_api.db.session import make_engine
 from cloud_api.migrations import upgrade
 from tests.hub.helpers import World
 
@@ -28,24 +33,81 @@ def _pg_unreachable() -> str | None:
         return f"PostgreSQL at 127.0.0.1:5432 (db test, user postgres) unreachable: {exc}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    reason = _pg_unreachable()
-    if reason:
-        pytest.skip(reason)
+def _pg_connect(autocommit: bool = True) -> Any:
     import psycopg
 
+    return psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=autocommit)
+
+
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A fresh schema, dropped afterwards; the URL pins search_path to it (tables and alembic_version)."""
     schema = f"hubtest_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with _pg_connect() as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield f"{PG_ROOT}?options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        with _pg_connect() as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (for migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    reason = _pg_unreachable()
+    if reason:
+        pytest.skip(reason)
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once per run; each test gets a copy (migrating per test would dominate the run time)."""
+    path = tmp_path_factory.mktemp("hubdb") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str | None]:
+    """One migrated schema per run; tests start from truncated tables (TRUNCATE skips row triggers)."""
+    if _pg_unreachable():
+        yield None
+        return
+    with _pg_schema() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: SQLite file or PostgreSQL schema."""
+    if request.param == "sqlite":
+        target = tmp_path / "hub.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
+        yield f"sqlite:///{target}"
+        return
+    url = request.getfixturevalue("_pg_template")
+    if url is None:
+        pytest.skip(_pg_unreachable() or "PostgreSQL unreachable")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        # DELETE is much faster than TRUNCATE on tiny tables; replica mode skips FK and append-only triggers
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in inspect(conn).get_table_names():
+            if table != "alembic_version":
+                conn.execute(text(f'DELETE FROM "{table}"'))
+    engine.dispose()
+    yield url
 
 
 def hub_config(db_url: str, root: Path, **overrides: object) -> HubConfig:
@@ -57,7 +119,6 @@ def hub_config(db_url: str, root: Path, **overrides: object) -> HubConfig:
 @pytest.fixture
 def hub(db_url: str, tmp_path: Path) -> Iterator[HubContext]:
     context = build_context(hub_config(db_url, tmp_path / "evidence"))
-    upgrade(context.db.engine)
     yield context
     context.db.dispose()
 

@@ -115,7 +115,13 @@ def _stem(name: str, q: AnalyticsQuery) -> str:
 
 @router.get("/summary", response_model=GroupStats, summary="Closure, on-time rate, open and overdue in scope")
 def summary(q: QueryDep, session: SessionDep) -> GroupStats:
-    return overall(session, q.period, q.scope, q.now)
+    by_district = rollup_or_none(session, "district", q)
+    if by_district is None:
+        return overall(session, q.period, q.scope, q.now)
+    total = Counts()
+    for c in by_district.values():
+        total.add(c)
+    return GroupStats.build("all", "全部", total)
 
 
 @router.get("/closure", response_model=list[GroupStats], summary="Closure statistics and shares per group")
