@@ -122,6 +122,7 @@ class StreamReader:
         self._state = SourceState.IDLE
         self._last_error: str | None = None
         self._last_error_kind: str | None = None
+        self._streak_error: str | None = None  # error of the current outage, cleared by a decoded frame
         self._decoded = self._corrupt = self._connects = self._failures = self._loops = 0
         self._last_frame: float | None = None
         self._size: tuple[int, int] | None = None
@@ -147,7 +148,8 @@ class StreamReader:
     def stats(self) -> ReaderStats:
         with self._lock:
             times = self._times
-            fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+            fresh = len(times) > 1 and times[-1] > times[0] and time.monotonic() - times[-1] < 2.0
+            fps = (len(times) - 1) / (times[-1] - times[0]) if fresh else 0.0
             return ReaderStats(
                 url=self.masked_url,
                 state=self._state,
@@ -208,11 +210,16 @@ class StreamReader:
             kind = "timeout"  # FFmpeg's RTSP demuxer reports a silent peer as 'invalid data' once its timer fires
         delay = self._backoff.next_delay()
         with self._lock:
+            repeated = message == self._streak_error
+            self._streak_error = message
             self._failures += 1
             self._last_error, self._last_error_kind = message, kind
             self._state = SourceState.BACKOFF
             failures = self._failures
-        self._log.warning(
+        # a camera that is off all night must not flood the log: same error again -> every 20th is a warning
+        level = logging.DEBUG if repeated and failures % 20 else logging.WARNING
+        self._log.log(
+            level,
             "%s: %s failed (%s, failure %d): %s; retrying in %.1fs",
             self.name,
             self.masked_url,
@@ -271,6 +278,8 @@ class StreamReader:
                     if not produced:
                         produced = True
                         self._backoff.reset()
+                        with self._lock:
+                            self._streak_error = None
                     with self._lock:
                         self._decoded += 1
                         self._last_frame = now

@@ -107,6 +107,9 @@ def test_closed_port_backs_off_without_crashing(caplog: pytest.LogCaptureFixture
     finally:
         assert source.stop(timeout_s=3)
     assert caplog.records and all("Sup3rS3cret" not in r.getMessage() for r in caplog.records)
+    failures = source.stats().detect.failures
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert 1 <= len(warnings) <= 1 + failures // 20 < failures  # an outage does not flood the log
 
 
 def test_silent_server_times_out() -> None:
