@@ -177,6 +177,8 @@ class ByteTracker:
     # ---- one frame -------------------------------------------------------------------------
     def update(self, detections: Detections, now: float | None = None) -> Detections:
         """Return a copy of ``detections`` with ``track_ids`` set (-1: not yet confirmed or too weak)."""
+        if not (np.isfinite(detections.xyxy).all() and np.isfinite(detections.scores).all()):
+            raise ValueError("detections contain NaN or infinite boxes/scores; the detector output is broken")
         self._step += 1
         step = self._step
         clock = float(now) if now is not None else float(step)

@@ -135,3 +135,8 @@ def test_real_footage_over_rtsp_through_the_motion_gate(
     assert len(results) == 12
     assert sum(r.moved for r in results[1:]) >= 6
     assert any(r.boxes for r in results)
+
+
+def test_rtsp_server_rejects_a_missing_file(rtsp_server_factory: Callable[..., RtspServer], tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="bad --mount"):
+        rtsp_server_factory({"/cam": tmp_path / "missing.mp4"})

@@ -128,6 +128,16 @@ def test_input_is_not_mutated_and_order_is_kept() -> None:
     assert out.track_ids[0] > 0 and out.track_ids[1] == -1  # below low_threshold: ignored
 
 
+def test_non_finite_detections_are_rejected_and_tracks_survive() -> None:
+    tracker = ByteTracker(min_hits=1)
+    tracker.update(frame([person(0, 0)]))
+    with pytest.raises(ValueError, match="NaN"):
+        tracker.update(frame([[float("nan"), 0, 10, 10]]))
+    with pytest.raises(ValueError, match="NaN"):
+        tracker.update(frame([person(0, 0)], [float("inf")]))
+    assert len(tracker.tracks) == 1 and tracker.tracks[0].state is TrackState.TRACKED
+
+
 def test_empty_input() -> None:
     out = ByteTracker().update(Detections.empty())
     assert len(out) == 0 and out.track_ids.shape == (0,)
