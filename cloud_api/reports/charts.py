@@ -5,6 +5,7 @@ Text uses CJK-capable font families so Chinese labels render in browsers and Chr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -41,6 +42,17 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], value_labels: Sequ
     return _svg(width, height, body, title)
 
 
+def nice_ceiling(value: float) -> float:
+    """Smallest of 1, 2, 3, 4, 5, 6, 8 × 10^k at or above ``value``: round axis tops and half-way lines."""
+    if value <= 1:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 3, 4, 5, 6, 8, 10):
+        if factor * magnitude >= value:
+            return float(factor * magnitude)
+    return float(10 * magnitude)
+
+
 def line_chart(labels: Sequence[str], values: Sequence[float], title: str) -> str:
     """A line over evenly spaced buckets with the y-axis from zero; x labels thinned to fit."""
     if len(labels) != len(values):
@@ -48,7 +60,7 @@ def line_chart(labels: Sequence[str], values: Sequence[float], title: str) -> st
     width, height = 640, 260
     left, right, top_pad, bottom = 44, 16, 36, 40
     plot_w, plot_h = width - left - right, height - top_pad - bottom
-    top = max(max(values, default=0), 1)
+    top = nice_ceiling(max(values, default=0))
     body = [f'<text x="10" y="22" font-size="15" font-weight="bold">{escape(title)}</text>']
     for frac in (0, 0.5, 1):
         y = top_pad + plot_h * (1 - frac)

@@ -161,5 +161,7 @@ def test_rankings_use_fresh_rollup_with_same_result(api: Any, seeded: Any) -> No
         rebuild_rollup(s, utcnow())
     after = get(api, "admin", "/api/v1/analytics/rankings", sort="closure_rate", **MARCH).json()
     assert after == before
+    summary = get(api, "reg1", "/api/v1/analytics/summary", **MARCH).json()
+    assert (summary["total"], summary["closed"], summary["overdue"], summary["closure_rate_pct"]) == (5, 3, 1, "60.00%")
     districts = get(api, "admin", "/api/v1/analytics/closure", group_by="district", **MARCH).json()
     assert {d["key"]: d["closure_rate_pct"] for d in districts} == {"d1": "60.00%", "d2": "100.00%"}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from cloud_api.analytics import Scope, list_cases
 from cloud_api.analytics.periods import Period
 from cloud_api.reports import build_report, make_pdf_renderer, render_html, report_filename
-from cloud_api.reports.charts import bar_chart, line_chart
+from cloud_api.reports.charts import bar_chart, line_chart, nice_ceiling
 from cloud_api.reports.export import CASE_COLUMNS, cases_export, rankings_export, to_csv, to_xlsx
 from tests.analytics.seed import NOW
 
@@ -53,6 +53,7 @@ def test_charts_are_valid_svg_with_chinese_labels() -> None:
     (poly,) = list(line.iter("{http://www.w3.org/2000/svg}polyline"))
     ys = [float(p.split(",")[1]) for p in poly.get("points", "").split()]
     assert ys[1] < ys[0] < ys[2]  # higher value drawn higher
+    assert [nice_ceiling(v) for v in (0, 1, 3, 21, 100, 101)] == [1, 1, 3, 30, 100, 200]
     assert "无数据" in bar_chart([], [], [], "空")
     with pytest.raises(ValueError):
         bar_chart(["a"], [1, 2], ["x"], "t")
@@ -87,3 +88,21 @@ def test_pdf_is_valid_and_has_chinese_title(session: Session, tmp_path) -> None:
         text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout.decode()
         assert "月调度报告" in text
         assert "66.67%" in text
+
+
+def test_sample_report_data() -> None:
+    from cloud_api.db import Base, Database
+    from cloud_api.reports import sample
+
+    db = Database("sqlite://")
+    Base.metadata.create_all(db.engine)
+    with db.session() as s:
+        sample.seed_demo(s)
+    with db.session() as s:
+        data = build_report(s, "monthly", date(2026, 3, 1), Scope(district_id="demo"), sample.NOW)
+    db.dispose()
+    assert data.summary.total == 400
+    assert len(data.rankings) == len(sample.SCHOOLS)
+    assert sum(c.total for c in data.categories) == 400
+    with pytest.raises(SystemExit):
+        sample.main(["--out", "report.jpg"])
