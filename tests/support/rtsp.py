@@ -30,12 +30,11 @@ def gst_rtsp_unavailable_reason() -> str | None:
     )
     done = subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True, text=True, timeout=30)
     if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
         return (
             "GStreamer RTSP server not usable from /usr/bin/python3 (apt-get install gstreamer1.0-rtsp "
             "gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad): "
-            + done.stderr.strip().splitlines()[-1:][0]
-            if done.stderr.strip()
-            else "unknown error"
+            f"{lines[-1] if lines else 'exit code ' + str(done.returncode)}"
         )
     return None
 
