@@ -208,7 +208,7 @@ class PersonStyle:
 
 def draw_cigarette(img: Image, x: float, y: float, length: float, angle: float) -> Labelled:
     """White stick with a glowing tip and a wisp of smoke (smoke is outside the box)."""
-    thick = max(2, round(length / 7))
+    thick = max(2, round(length / 6))
     ex, ey = x + length * math.cos(angle), y + length * math.sin(angle)
     cv2.line(img, _pt(x, y), _pt(ex, ey), (245, 245, 245), thick, AA)
     cv2.line(img, _pt(x, y), _pt(x + 0.25 * (ex - x), y + 0.25 * (ey - y)), (70, 150, 215), thick, AA)
@@ -254,7 +254,7 @@ def draw_person(
     torso, sleeve = draw_torso(img, cx, torso_top, torso_w, torso_h, style.torso, skin, rng)
     parts = [torso] if torso else []
     arm_w = max(2, round(0.065 * B))
-    hand_r = 0.042 * B
+    hand_r = 0.05 * B
     shoulder_y = torso_top + 0.05 * B
     raise_side = int(rng.choice([-1, 1]))
     held: list[tuple[float, float, int]] = []
@@ -278,7 +278,7 @@ def draw_person(
     if style.prop == "phone":
         parts.append(draw_phone(img, hx, hy - 0.3 * hand_r, max(6.0, 0.075 * B), rng))
     elif style.prop == "cigarette":
-        length = max(10.0, 0.09 * B)
+        length = max(10.0, 0.12 * B)
         if not style.mask and rng.random() < 0.5:
             parts.append(draw_cigarette(img, cx + s * 0.2 * r, cy + 0.62 * r, length, math.pi / 2 - s * 1.2))
         else:

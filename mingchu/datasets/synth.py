@@ -157,7 +157,7 @@ def render_scene(cfg: SynthConfig, index: int, backgrounds: list[Image]) -> Scen
     objects: list[Labelled] = []
     for _ in range(int(rng.choice(4, p=cfg.persons_p))):
         for _try in range(12):
-            body = float(rng.uniform(0.42, 0.78)) * h
+            body = min(float(rng.uniform(0.5, 0.84)) * h, (h - 4) / 1.17)  # toque included
             feet = float(rng.uniform(body * 1.17 + 2, h - 1))
             cx = float(rng.uniform(0.4 * body, w - 0.4 * body))  # hands reach ~0.38 body from centre
             guess = (cx - 0.3 * body, feet - 1.17 * body, cx + 0.3 * body, feet)

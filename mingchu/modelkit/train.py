@@ -67,27 +67,29 @@ def train(req: TrainRequest) -> Path:
     from ultralytics import YOLO  # after offline set-up: it reads the env at import
 
     model = YOLO(req.model)
-    extra: dict[str, Any] = {**req.overrides, **({"time": req.hours} if req.hours else {})}
-    model.train(
-        data=str(data),
-        imgsz=req.imgsz,
-        epochs=req.epochs,
-        batch=req.batch,
-        workers=req.workers,
-        device="cpu",
-        project=str(out),
-        name="run",
-        exist_ok=True,
-        pretrained=False,
-        amp=False,
-        seed=req.seed,
-        deterministic=True,
-        patience=req.patience,
-        cache="ram" if req.cache else False,
-        plots=True,
-        verbose=True,
-        **extra,
-    )
+    args: dict[str, Any] = {
+        "data": str(data),
+        "imgsz": req.imgsz,
+        "epochs": req.epochs,
+        "batch": req.batch,
+        "workers": req.workers,
+        "device": "cpu",
+        "project": str(out),
+        "name": "run",
+        "exist_ok": True,
+        "pretrained": False,
+        "amp": False,
+        "seed": req.seed,
+        "deterministic": True,
+        "patience": req.patience,
+        "cache": "ram" if req.cache else False,
+        "plots": True,
+        "verbose": True,
+    }
+    args.update(req.overrides)  # explicit --arg values win over our defaults
+    if req.hours:
+        args["time"] = req.hours
+    model.train(**args)
     best = out / "run" / "weights" / "best.pt"
     if not best.is_file():
         raise RuntimeError(f"training finished without {best}")

@@ -64,7 +64,7 @@ def test_people_wear_what_their_labels_say() -> None:
         for o in render_scene(cfg, i, []).objects:
             if o.label in ratio:
                 ratio[o.label].append((o.box[3] - o.box[1]) / (o.box[2] - o.box[0]))
-    assert np.median(ratio["head_hat"]) > 1.3 * np.median(ratio["head_bare"])
+    assert np.median(ratio["head_hat"]) > 1.2 * np.median(ratio["head_bare"])
 
 
 def test_backgrounds_from_video_and_bad_source(tmp_path: Path) -> None:
