@@ -107,9 +107,8 @@ class Collector:
     def wait_for(self, predicate: Callable[[list[tuple[str, bytes, bool]]], bool], timeout_s: float = 15.0) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with self.lock:
-                if predicate(list(self.messages)):
-                    return True
+            if predicate(self.snapshot()):
+                return True
             time.sleep(0.05)
         return False
 
