@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 
 from cloud_api.api.routes import ROUTERS
 from cloud_api.config import HubConfig
@@ -66,6 +67,7 @@ def create_app(
                 worker = IngestWorker(hub.ingest_service(), hub.config.mqtt, hub.config.ingest, hub.metrics)
                 worker.start(wait_s=0)
                 workers.append(worker)
+                app.state.ingest_worker = worker
             loop = EscalationLoop(hub)
             loop.start()
             workers.append(loop)
@@ -86,13 +88,13 @@ def create_app(
     for router in (*ROUTERS, *extra_routers):
         app.include_router(router)
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness and database reachability")
+    @app.get("/healthz", tags=["ops"], summary="Liveness, database reachability and ingest subscription")
     def healthz() -> dict[str, str]:
-        from sqlalchemy import text
-
         with hub.db.session() as session:
             session.execute(text("SELECT 1"))
-        return {"status": "ok"}
+        worker = getattr(app.state, "ingest_worker", None)
+        ingest = "disabled" if worker is None else ("subscribed" if worker.connected else "connecting")
+        return {"status": "ok", "ingest": ingest}
 
     @app.get("/metrics", tags=["ops"], response_class=Response, summary="Prometheus metrics")
     def metrics() -> Response:

@@ -6,9 +6,9 @@ Every field is described so ``config_reference(HubConfig, ...)`` documents itsel
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from mingchu.config import ConfigError, StrictModel, load_config
 
@@ -51,21 +51,30 @@ class MqttConfig(StrictModel):
 class LocalStorageConfig(StrictModel):
     """Evidence and photos as files under a directory."""
 
-    type: Literal["local"] = "local"
+    type: Literal["local"] = Field(default="local", description="backend: local files")
     root: Path = Field(default=Path("evidence"), description="directory for evidence files (created if missing)")
 
 
 class S3StorageConfig(StrictModel):
     """Evidence in an S3-compatible bucket (needs boto3)."""
 
-    type: Literal["s3"] = "s3"
+    type: Literal["s3"] = Field(default="s3", description="backend: S3-compatible bucket")
     bucket: str = Field(description="bucket name")
     prefix: str = Field(default="", description="key prefix inside the bucket")
     endpoint_url: str | None = Field(default=None, description="for MinIO and friends")
     region: str | None = Field(default=None, description="bucket region")
 
 
-StorageConfig = Annotated[LocalStorageConfig | S3StorageConfig, Field(discriminator="type")]
+def _storage_type(value: Any) -> str:
+    """``type`` may be omitted (local), so an env override of ``storage.root`` alone still validates."""
+    if isinstance(value, dict):
+        return str(value.get("type", "local"))
+    return str(getattr(value, "type", "local"))
+
+
+StorageConfig = Annotated[
+    Annotated[LocalStorageConfig, Tag("local")] | Annotated[S3StorageConfig, Tag("s3")], Discriminator(_storage_type)
+]
 
 
 class AuthConfig(StrictModel):

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -69,6 +70,7 @@ class IngestWorker:
             self.client.username_pw_set(mqtt_config.username, mqtt_config.password)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
 
@@ -122,12 +124,18 @@ class IngestWorker:
             log.error("ingest: broker refused connection: %s", reason)
             return
         client.subscribe(subscriptions(self.mqtt_config))
-        self._connected.set()
         log.info(
             "ingest: connected as %s, subscribed (share group %s)",
             self.mqtt_config.client_id,
             self.mqtt_config.share_group,
         )
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, codes: list[Any], _p: object = None) -> None:
+        failed = [c for c in codes if getattr(c, "is_failure", False)]
+        if failed:
+            log.error("ingest: broker refused subscriptions: %s", failed)
+            return
+        self._connected.set()  # "connected" means subscribed: from now on nothing published is missed
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
         self._connected.clear()
