@@ -28,7 +28,7 @@ def make_jpeg(width: int, height: int, seed: int = 0, quality: int = 80) -> byte
 
     rng = np.random.default_rng(seed)
     base = np.linspace(0, 255, width, dtype=np.float32)[None, :, None].repeat(height, 0).repeat(3, 2)
-    noise = rng.normal(0, 24, (height, width, 3)).astype(np.float32)
+    noise = rng.normal(0, 10, (height, width, 3)).astype(np.float32)
     img = Image.fromarray(np.clip(base + noise, 0, 255).astype("uint8"))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=quality)

@@ -89,7 +89,7 @@ def serve(app: Any) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets", timeout_graceful_shutdown=1
+            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", timeout_graceful_shutdown=1
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
