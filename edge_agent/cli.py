@@ -73,10 +73,12 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_detect(args: argparse.Namespace) -> int:
     from edge_agent.config import ModelConfig
     from edge_agent.model import load_model
-    from edge_agent.offline import InputError, analyse
+    from edge_agent.offline import InputError, analyse, probe_input
 
-    if not args.input.is_file():
-        print(f"{args.input}: file not found", file=sys.stderr)
+    try:
+        probe_input(args.input)
+    except InputError as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     from mingchu.model_registry import load_registry
 

@@ -77,6 +77,19 @@ def _video_frames(path: Path, fps: float) -> Iterator[tuple[float, npt.NDArray[n
             raise InputError(f"{path}: decoding failed ({exc})") from exc
 
 
+def probe_input(path: Path) -> None:
+    """Fail fast (before loading a model) on a missing, empty or undecodable input."""
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        if cv2.imread(str(path), cv2.IMREAD_COLOR) is None:
+            raise InputError(f"{path}: not a readable image")
+        return
+    for _ in _video_frames(path, 1.0):
+        return
+    raise InputError(f"{path}: no frames could be decoded")
+
+
 def analyse(
     path: Path,
     model: LoadedModel,
