@@ -15,8 +15,8 @@ from cloud_api.web.auth import Forbidden, NotSignedIn
 from cloud_api.web.case_pages import build_case_pages
 from cloud_api.web.context import WebContext, WebFeatures
 from cloud_api.web.pages import build_pages
-from cloud_api.web.report_pages import build_report_pages
 from cloud_api.web.render import make_environment, render
+from cloud_api.web.report_pages import build_report_pages
 
 PREFIX = "/web"
 STATIC = Path(__file__).resolve().parent / "static"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-
 from typing import Annotated
 
 from fastapi import Depends, Request

@@ -22,6 +22,7 @@ LIVE_WS_CANDIDATES = ("/api/v1/live/{camera}/ws", "/api/v1/api/v1/live/{camera}/
 REPORT_PATH = "/api/v1/live/{camera}/report"
 VAPID_PATH = "/api/v1/push/vapid-public-key"
 PUSH_SUBSCRIBE_PATH = "/api/v1/push/subscriptions"
+SSE_PATH = "/api/v1/events/stream"
 
 
 def serves(app: FastAPI, kind: str, path: str, method: str = "GET") -> bool:
@@ -38,17 +39,17 @@ class WebFeatures:
     report_template: str | None = None
     vapid_path: str | None = None
     push_subscribe_path: str | None = None
+    sse_path: str | None = None
 
     @classmethod
     def of(cls, app: FastAPI) -> WebFeatures:
         probe = "probe-camera"
-        live = next(
-            (p for p in LIVE_WS_CANDIDATES if serves(app, "websocket", p.format(camera=probe))), None
-        )
+        live = next((p for p in LIVE_WS_CANDIDATES if serves(app, "websocket", p.format(camera=probe))), None)
         report = REPORT_PATH if serves(app, "http", REPORT_PATH.format(camera=probe), "POST") else None
         vapid = VAPID_PATH if serves(app, "http", VAPID_PATH) else None
         sub = PUSH_SUBSCRIBE_PATH if serves(app, "http", PUSH_SUBSCRIBE_PATH, "POST") else None
-        return cls(live, report, vapid, sub)
+        sse = SSE_PATH if serves(app, "http", SSE_PATH) else None
+        return cls(live, report, vapid, sub, sse)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def list_devices(session: Session, user: WebUser) -> list[DeviceView]:
             .where(Camera.device_id.in_(ids))
             .order_by(Camera.id)
         ).all():
-            cams[cam.device_id].append(
+            cams[str(cam.device_id)].append(
                 CameraView(
                     cam.id,
                     cam.name or cam.id,

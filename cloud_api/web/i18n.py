@@ -47,11 +47,12 @@ def default_catalogue() -> dict[Lang, dict[str, str]]:
     return parse_catalogue(CATALOGUE_PATH.read_text(encoding="utf-8"), str(CATALOGUE_PATH))
 
 
-def pick_lang(query: str | None, cookie: str | None, accept_language: str | None = None) -> Lang:
+def pick_lang(query: str | None, cookie: str | None) -> Lang:
     """``?lang=`` wins, then the cookie, then zh (the audience is Chinese; English only when asked)."""
     for candidate in (query, cookie):
-        if candidate in LANGS:
-            return candidate  # type: ignore[return-value]
+        for lang in LANGS:
+            if candidate == lang:
+                return lang
     return DEFAULT_LANG
 
 

@@ -21,9 +21,18 @@ from cloud_api.web.auth import WebUser
 WINDOW_DAYS = 30
 
 
+@dataclass
+class _ScopeUser:
+    """The mutable shape analytics' ``UserLike`` protocol asks for."""
+
+    role: str
+    district_id: str | None
+    school_id: str | None
+
+
 def scope_of(user: WebUser) -> Scope:
     """Parents and unknown roles get no analytics scope (callers check the role first)."""
-    return Scope.for_user(user)
+    return Scope.for_user(_ScopeUser(user.role, user.district_id, user.school_id))
 
 
 def window(now: datetime, days: int = WINDOW_DAYS) -> Period:

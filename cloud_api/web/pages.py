@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment
 
 from cloud_api.db.models import District, School
+from cloud_api.services.notifier import RECIPIENTS
 from cloud_api.web import devices as device_reads
 from cloud_api.web import reads
 from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, log_in, log_out
 from cloud_api.web.context import WebContext
+from cloud_api.web.i18n import translator
 from cloud_api.web.overview import Overview, build_overview, school_overview
 from cloud_api.web.parent import parent_view
-from cloud_api.web.i18n import translator
 from cloud_api.web.render import Names, render, request_lang
 
 REPORT_LINKS: tuple[tuple[str, str], ...] = (
@@ -23,6 +24,9 @@ REPORT_LINKS: tuple[tuple[str, str], ...] = (
     ("weekly", "report_weekly"),
     ("monthly", "report_monthly"),
 )
+
+# Alert kinds the realtime stream sends (the core's notification kinds); any of them refreshes the case list.
+SSE_EVENTS = tuple(sorted(RECIPIENTS))
 
 HOME_BY_ROLE = {
     "admin": "/web/regulator",
@@ -138,7 +142,16 @@ def build_pages(ctx: WebContext, env: Environment) -> APIRouter:
             open_cases=open_cases,
             closed=closed,
             school_name=school_name,
+            sse_events=SSE_EVENTS,
         )
+
+    @router.get("/school/open-cases", include_in_schema=False)
+    def school_open_cases(request: Request, user: CurrentWebUser) -> Response:
+        """The htmx partial of the school page (refreshed on a timer and on realtime events)."""
+        need_role(user, "school_head", "canteen_manager")
+        with ctx.db.session() as s:
+            open_cases = reads.list_cases(s, user, open_only=True, limit=100)
+        return render(ctx, env, request, "partials/open_cases.html", user, open_cases=open_cases, sse_events=SSE_EVENTS)
 
     @router.get("/devices", include_in_schema=False)
     def devices_page(request: Request, user: CurrentWebUser) -> Response:

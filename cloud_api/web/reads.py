@@ -89,7 +89,12 @@ def _first_evidence(session: Session, case_ids: list[int]) -> dict[int, int]:
 
 
 def list_cases(
-    session: Session, user: WebUser, *, open_only: bool | None = None, limit: int = 50, overdue_at: datetime | None = None
+    session: Session,
+    user: WebUser,
+    *,
+    open_only: bool | None = None,
+    limit: int = 50,
+    overdue_at: datetime | None = None,
 ) -> list[CaseRow]:
     """Cases visible to ``user``; ``open_only`` True/False/None; ``overdue_at`` keeps only cases overdue then."""
     q = (
@@ -211,8 +216,15 @@ def case_detail(session: Session, user: WebUser, case_id: int) -> CaseDetail | N
     event = None
     if ev is not None:
         event = EventView(
-            ev.occurred_at, ev.timezone, dict(ev.place), ev.track_id, ev.score, ev.duration_s, ev.rule,
-            [dict(b) for b in ev.boxes], (ev.model or {}).get("name", ""),
+            ev.occurred_at,
+            ev.timezone,
+            dict(ev.place),
+            ev.track_id,
+            ev.score,
+            ev.duration_s,
+            ev.rule,
+            [dict(b) for b in ev.boxes],
+            (ev.model or {}).get("name", ""),
         )
     steps = [
         StepView(t.at, t.action, t.from_state, t.to_state, t.actor_name, t.actor_role, t.reason)
@@ -225,7 +237,9 @@ def case_detail(session: Session, user: WebUser, case_id: int) -> CaseDetail | N
         photos = [
             PhotoView(p.id, p.width, p.height)
             for p in session.scalars(
-                select(RectificationPhoto).where(RectificationPhoto.rectification_id == r.id).order_by(RectificationPhoto.id)
+                select(RectificationPhoto)
+                .where(RectificationPhoto.rectification_id == r.id)
+                .order_by(RectificationPhoto.id)
             )
         ]
         rects.append(RectificationView(r.id, r.text, r.status, r.submitted_at, r.reviewed_at, r.review_reason, photos))

@@ -54,10 +54,10 @@ class Names:
         return info.name_zh if self.lang == "zh" else info.name_en
 
     def category(self, key: str) -> str:
-        info = self.taxonomy.categories.get(key)  # type: ignore[call-overload]
-        if info is None:
-            return key
-        return info.name_zh if self.lang == "zh" else info.name_en
+        for cat, info in self.taxonomy.categories.items():
+            if cat == key:
+                return info.name_zh if self.lang == "zh" else info.name_en
+        return key
 
     def state(self, state: str) -> str:
         return self.t(f"st_{state}")

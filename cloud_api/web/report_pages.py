@@ -3,19 +3,20 @@ export, scoped by the cookie session (the REST routes take bearer tokens, which 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from jinja2 import Environment
 
 from cloud_api.analytics.periods import local_today
 from cloud_api.analytics.rankings import rank_schools
 from cloud_api.reports import build_report, rankings_export, render_html, report_filename
-from cloud_api.web.auth import CurrentWebUser, WebUser
+from cloud_api.web.auth import CurrentWebUser
 from cloud_api.web.context import WebContext
 from cloud_api.web.overview import scope_of, window
 from cloud_api.web.pages import need_role
+
 
 def build_report_pages(ctx: WebContext, env: Environment) -> APIRouter:
     router = APIRouter()
@@ -30,7 +31,7 @@ def build_report_pages(ctx: WebContext, env: Environment) -> APIRouter:
         return Response(
             render_html(data),
             media_type="text/html; charset=utf-8",
-            headers={"Content-Disposition": f"inline; filename=\"{name}\""},
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
         )
 
     @router.get("/reports/ranking.{fmt}", include_in_schema=False)
@@ -41,7 +42,7 @@ def build_report_pages(ctx: WebContext, env: Environment) -> APIRouter:
             rows = rank_schools(s, window(now), scope_of(user), now, sort="closure_rate")
         body, content_type = rankings_export(rows, fmt)
         return Response(
-            body, media_type=content_type, headers={"Content-Disposition": f"attachment; filename=\"ranking.{fmt}\""}
+            body, media_type=content_type, headers={"Content-Disposition": f'attachment; filename="ranking.{fmt}"'}
         )
 
     return router

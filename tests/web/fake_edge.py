@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from paho.mqtt.enums import CallbackAPIVersion
 
 from mingchu.contract import CommandReply, ContractError, LiveFrame, Topics, decode, encode
 from mingchu.contract.envelope import attachment_ref
@@ -27,8 +28,9 @@ class FakeEdge:
         self.snapshots_answered = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fake-edge", daemon=True)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fake-edge-{uuid.uuid4().hex[:6]}",
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"fake-edge-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+        )
         self.client.on_message = self._on_command
 
     def start(self) -> FakeEdge:
@@ -49,8 +51,13 @@ class FakeEdge:
         while not self._stop.wait(0.25):
             now = datetime.now(UTC)
             msg = LiveFrame(
-                school_id=self.school_id, device_id=self.device_id, sent_at=now, camera_id=self.camera_id, seq=seq,
-                captured_at=now, attachments=(attachment_ref("frame", self.frame, self.width, self.height),),
+                school_id=self.school_id,
+                device_id=self.device_id,
+                sent_at=now,
+                camera_id=self.camera_id,
+                seq=seq,
+                captured_at=now,
+                attachments=(attachment_ref("frame", self.frame, self.width, self.height),),
             )
             self.client.publish(self.topics.live(self.camera_id), encode(sign(msg, self.key), {"frame": self.frame}))
             seq += 1
@@ -58,14 +65,18 @@ class FakeEdge:
 
     def _on_command(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         try:
-            command = decode(message.payload).message
+            command = decode(bytes(message.payload)).message
         except ContractError:
             return
         if not isinstance(command, Command) or command.name != "snapshot":
             return
         reply = CommandReply(
-            school_id=self.school_id, device_id=self.device_id, sent_at=datetime.now(UTC),
-            command_id=command.command_id, ok=True, camera_id=command.camera_id,
+            school_id=self.school_id,
+            device_id=self.device_id,
+            sent_at=datetime.now(UTC),
+            command_id=command.command_id,
+            ok=True,
+            camera_id=command.camera_id,
             attachments=(attachment_ref("snapshot", self.snapshot, self.snap_w, self.snap_h),),
         )
         self.client.publish(self.topics.reply, encode(sign(reply, self.key), {"snapshot": self.snapshot}), qos=1)

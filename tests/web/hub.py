@@ -28,10 +28,12 @@ def free_port() -> int:
 
 
 def build_hub(root: Path, *, live: bool = False) -> tuple[FastAPI, WebContext, Seed]:
-    config = HubConfig(
-        database={"url": f"sqlite:///{root / 'hub.db'}"},
-        storage={"type": "local", "root": str(root / "evidence")},
-        ingest={"enabled": False},
+    config = HubConfig.model_validate(
+        {
+            "database": {"url": f"sqlite:///{root / 'hub.db'}"},
+            "storage": {"type": "local", "root": str(root / "evidence")},
+            "ingest": {"enabled": False},
+        }
     )
     hub = build_context(config)
     upgrade(hub.db.engine)

@@ -29,7 +29,7 @@ from cloud_api.services.notifier import RecordingNotifier
 from cloud_api.storage.base import Storage
 from mingchu.contract import DeviceStats, DeviceStatus, Topics, ViolationEvent, encode
 from mingchu.contract.envelope import attachment_ref
-from mingchu.contract.messages import CameraStats, CameraStatus, Place
+from mingchu.contract.messages import Box, CameraStats, CameraStatus, Place, RoomType, ViolationClass
 from mingchu.contract.signing import public_key_bytes, sign
 from mingchu.taxonomy import default_taxonomy
 
@@ -108,8 +108,11 @@ def provision(db: Database, school_id: str) -> SeededDevice:
         for room, cname in (("cook", "烹饪间 1 号"), ("prep", "备餐间 1 号")):
             s.add(
                 Camera(
-                    id=f"{school_id}-{room}-cam1", school_id=school_id, room_id=f"{school_id}-{room}",
-                    device_id=device_id, name=cname,
+                    id=f"{school_id}-{room}-cam1",
+                    school_id=school_id,
+                    room_id=f"{school_id}-{room}",
+                    device_id=device_id,
+                    name=cname,
                 )
             )
     return SeededDevice(device_id, school_id, key)
@@ -131,14 +134,26 @@ def send_event(
     data, w, h = jpeg(picture)
     info = default_taxonomy().get(violation_class)
     place = Place(
-        school_id=dev.school_id, canteen_id=f"{dev.school_id}-ct", room_id=f"{dev.school_id}-{room}",
-        room_type="cooking" if room == "cook" else "prep", camera_id=f"{dev.school_id}-{room}-cam1",
+        school_id=dev.school_id,
+        canteen_id=f"{dev.school_id}-ct",
+        room_id=f"{dev.school_id}-{room}",
+        room_type=RoomType.COOKING if room == "cook" else RoomType.PREP,
+        camera_id=f"{dev.school_id}-{room}-cam1",
     )
     event = ViolationEvent(
-        school_id=dev.school_id, device_id=dev.device_id, sent_at=occurred_at + timedelta(seconds=2),
-        event_id=uuid.uuid4(), violation_class=violation_class, severity=info.severity, rule=f"{info.rule}-1",
-        occurred_at=occurred_at, place=place, track_id=track_id, score=0.87, duration_s=3.0,
-        boxes=({"label": label, "score": 0.87, "xyxy": box, "track_id": track_id},),
+        school_id=dev.school_id,
+        device_id=dev.device_id,
+        sent_at=occurred_at + timedelta(seconds=2),
+        event_id=uuid.uuid4(),
+        violation_class=ViolationClass(violation_class),
+        severity=info.severity,
+        rule=f"{info.rule}-1",
+        occurred_at=occurred_at,
+        place=place,
+        track_id=track_id,
+        score=0.87,
+        duration_s=3.0,
+        boxes=(Box(label=label, score=0.87, xyxy=box, track_id=track_id),),
         attachments=(attachment_ref("clean", data, w, h),),
     )
     payload = encode(sign(event, dev.key), {"clean": data})
@@ -153,17 +168,27 @@ def send_status(ingest: IngestService, dev: SeededDevice, now: datetime, offline
         for c in (f"{dev.school_id}-cook-cam1", f"{dev.school_id}-prep-cam1")
     )
     status = DeviceStatus(
-        school_id=dev.school_id, device_id=dev.device_id, sent_at=now, state="online", agent_version="0.1.0",
-        public_key=base64.b64encode(public_key_bytes(dev.key.public_key())).decode(), cameras=cams,
+        school_id=dev.school_id,
+        device_id=dev.device_id,
+        sent_at=now,
+        state="online",
+        agent_version="0.1.0",
+        public_key=base64.b64encode(public_key_bytes(dev.key.public_key())).decode(),
+        cameras=cams,
     )
     topics = Topics(dev.school_id, dev.device_id)
     assert ingest.handle(topics.status, encode(sign(status, dev.key)), now).outcome == "accepted"
     stats = DeviceStats(
-        school_id=dev.school_id, device_id=dev.device_id, sent_at=now, uptime_s=7200.0, outbox_depth=3,
+        school_id=dev.school_id,
+        device_id=dev.device_id,
+        sent_at=now,
+        uptime_s=7200.0,
+        outbox_depth=3,
         outbox_bytes=40960,
         cameras=tuple(
-            CameraStats(camera_id=c.camera_id, decode_fps=12.5, detect_fps=4.0, dropped_frames=0, inference_ms=57.0,
-                        lag_s=0.2)
+            CameraStats(
+                camera_id=c.camera_id, decode_fps=12.5, detect_fps=4.0, dropped_frames=0, inference_ms=57.0, lag_s=0.2
+            )
             for c in cams
         ),
     )
@@ -181,7 +206,13 @@ def seed_all(db: Database, storage: Storage, config: HubConfig, now: datetime | 
     a, b, c = seed.devices["s-a"], seed.devices["s-b"], seed.devices["s-c"]
     seed.cases["a_mask"] = send_event(ingest, a, "no_mask", "person.jpg", now - timedelta(hours=2), room="prep")
     seed.cases["a_rat"] = send_event(
-        ingest, a, "pest_intrusion", "chelsea.jpg", now - timedelta(hours=1), track_id=7, label="cat",
+        ingest,
+        a,
+        "pest_intrusion",
+        "chelsea.jpg",
+        now - timedelta(hours=1),
+        track_id=7,
+        label="cat",
         box=(0.1, 0.1, 0.9, 0.95),
     )
     seed.cases["a_bin_overdue"] = send_event(
@@ -192,6 +223,12 @@ def seed_all(db: Database, storage: Storage, config: HubConfig, now: datetime | 
     with db.session() as s:
         s.add(CameraLiveSetting(camera_id="s-a-cook-cam1", parent_viewable=True))
         parent = s.query(User).filter_by(username="parent_a").one()
-        s.add(ParentGrant(user_id=parent.id, school_id="s-a", expires_at=now + timedelta(days=30),
-                          starts_at=now - timedelta(days=1)))
+        s.add(
+            ParentGrant(
+                user_id=parent.id,
+                school_id="s-a",
+                expires_at=now + timedelta(days=30),
+                starts_at=now - timedelta(days=1),
+            )
+        )
     return seed

@@ -23,7 +23,9 @@ Open = Callable[..., Any]
 
 
 def case_ids(page: Any, within: str = "body") -> set[int]:
-    return {int(x) for x in page.eval_on_selector_all(f"{within} [data-case-id]", "els => els.map(e => e.dataset.caseId)")}
+    return {
+        int(x) for x in page.eval_on_selector_all(f"{within} [data-case-id]", "els => els.map(e => e.dataset.caseId)")
+    }
 
 
 def test_each_role_sees_only_its_own_data(hub: RunningHub, open_as: Open) -> None:
@@ -66,7 +68,11 @@ def test_each_role_sees_only_its_own_data(hub: RunningHub, open_as: Open) -> Non
 
 def test_ranking_sorts_by_clicked_column(open_as: Open) -> None:
     reg = open_as("reg", DESKTOP)
-    totals = lambda: [int(x) for x in reg.eval_on_selector_all("#ranking tbody tr td:nth-child(3)", "t => t.map(e => e.dataset.v)")]  # noqa: E731
+
+    def totals() -> list[int]:
+        cells = reg.eval_on_selector_all("#ranking tbody tr td:nth-child(3)", "t => t.map(e => e.dataset.v)")
+        return [int(x) for x in cells]
+
     reg.click("#ranking th:nth-child(3)")
     assert totals() == sorted(totals())
     reg.click("#ranking th:nth-child(3)")
@@ -119,7 +125,9 @@ def test_rectification_to_closure_moves_the_closure_rate(hub: RunningHub, open_a
         assert step in timeline
     after = closure_value(reg)
     with hub.ctx.db.session() as s:
-        closed = len(s.scalars(select(Case).where(Case.closed_at.is_not(None), Case.school_id.in_(["s-a", "s-b"]))).all())
+        closed = len(
+            s.scalars(select(Case).where(Case.closed_at.is_not(None), Case.school_id.in_(["s-a", "s-b"]))).all()
+        )
     assert after > before and closed >= 1
     assert re.search(rf"\b{closed} / \d+", reg.locator("#kpi-closure .sub").inner_text())
     reg.wait_for_selector("body[data-charts=ready]")
@@ -188,9 +196,12 @@ def test_parent_watches_live_and_reports_to_the_head(hub: RunningHub, open_as: O
         parent.fill("#report-comment", "备餐间有人没戴口罩")
         parent.click("#report-send")
         parent.wait_for_selector("#report-status.ok")
-        shot(parent, "parent-live-phone.png")
-        parent.wait_for_load_state("load")
+        parent.wait_for_url("**/web/parent")  # the page reloads to list the report
         wait_for(lambda: "备餐间有人没戴口罩" in parent.locator("#my-reports").inner_text(), 10, what="report listed")
+        parent.click("#live-start")
+        parent.wait_for_function("Number(document.getElementById('live-img').dataset.frames || 0) >= 2")
+        assert parent.locator("#live-start").is_hidden() and parent.locator("#live-stop").is_visible()
+        shot(parent, "parent-live-phone.png")
         assert edge.snapshots_answered >= 1
     finally:
         edge.stop()
@@ -203,3 +214,22 @@ def test_parent_watches_live_and_reports_to_the_head(hub: RunningHub, open_as: O
     head.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
     # the edge's full-resolution snapshot, not the smaller live frame
     assert head.eval_on_selector("#evidence img", "i => i.naturalWidth") == edge.snap_w
+
+
+@pytest.mark.mqtt
+def test_new_violation_appears_without_reload(hub: RunningHub, open_as: Open) -> None:
+    """The realtime stream (SSE) tells the page; htmx swaps the open-case list in place."""
+    from cloud_api.db.base import utcnow
+    from cloud_api.services.ingest import IngestService
+    from cloud_api.services.notifier import RecordingNotifier
+    from tests.web.seed import send_event
+
+    head = open_as("head_b", PHONE)
+    head.wait_for_selector("body[data-realtime=open]")
+    before = case_ids(head, "#open-cases")
+    head.evaluate("window.__marker = 'same page'")
+    ingest = IngestService(hub.ctx.db, hub.ctx.storage, hub.ctx.config, RecordingNotifier(), hub.ctx.taxonomy)
+    new_id = send_event(ingest, hub.seed.devices["s-b"], "no_uniform", "person.jpg", utcnow(), track_id=11)
+    assert new_id not in before
+    head.wait_for_function(f"document.querySelector('#open-cases [data-case-id=\"{new_id}\"]') !== null")
+    assert head.evaluate("window.__marker") == "same page"  # no reload happened

@@ -54,8 +54,25 @@
     });
   }
 
+  // Realtime: the people area's SSE stream names alert kinds; any of them makes htmx reload the list.
+  function realtime() {
+    var el = document.querySelector("section[data-sse]");
+    if (!el || !window.EventSource) return;
+    var source = new EventSource(el.getAttribute("data-sse"), { withCredentials: true });
+    var refresh = function () {
+      var target = document.querySelector("section[data-sse]");
+      if (target && window.htmx) window.htmx.trigger(target, "refresh");
+    };
+    el.getAttribute("data-sse-events").split(" ").forEach(function (kind) {
+      if (kind) source.addEventListener(kind, refresh);
+    });
+    source.onopen = function () { document.body.setAttribute("data-realtime", "open"); };
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     charts();
+    realtime();
     document.querySelectorAll("table.sortable").forEach(sortable);
   });
 })();
