@@ -85,7 +85,7 @@ def list_cases(
         .limit(limit)
     ).all()
     taxonomy = default_taxonomy()
-    categories = {k: v.name_zh for k, v in taxonomy.categories.items()}
+    categories: dict[str, str] = {k: v.name_zh for k, v in taxonomy.categories.items()}
     items = []
     for c, school_name in rows:
         try:

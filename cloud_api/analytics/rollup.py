@@ -85,7 +85,7 @@ def _aggregate(where: Any) -> Any:
 def _insert_from(session: Session, where: Any) -> int:
     cols = ["school_id", "day", "total", "closed", "closed_on_time", "close_seconds"]
     result = session.execute(insert(SchoolDayRollup).from_select(cols, _aggregate(where)))
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def rebuild_rollup(session: Session, now: datetime) -> int:

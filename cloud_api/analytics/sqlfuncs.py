@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Float
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -22,7 +23,7 @@ class local_date(FunctionElement[Any]):
     type = Date()
     inherit_cache = True
 
-    def __init__(self, column: ColumnElement[Any], zone: str) -> None:
+    def __init__(self, column: ColumnElement[Any] | InstrumentedAttribute[Any], zone: str) -> None:
         self.zone = zone
         super().__init__(column)
 
