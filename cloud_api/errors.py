@@ -79,17 +79,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {"loc": [str(p) for p in e.get("loc", ())], "message": e.get("msg", ""), "type": e.get("type", "")}
+            {"loc": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", "")), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        first = details[0] if details else {"loc": [], "message": "invalid request"}
-        where = ".".join(first["loc"])
-        return _body(422, "validation_error", f"{where}: {first['message']}" if where else first["message"], details)
+        where = ".".join(details[0]["loc"]) if details else ""
+        message = str(details[0]["message"]) if details else "invalid request"
+        return _body(422, "validation_error", f"{where}: {message}" if where else message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return _body(exc.status_code, _CODES.get(exc.status_code, "error"), message, headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return _body(exc.status_code, _CODES.get(exc.status_code, "error"), message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

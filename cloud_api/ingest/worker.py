@@ -77,7 +77,7 @@ class IngestWorker:
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
     def start(self, wait_s: float = 10.0) -> None:
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.mqtt_config.session_expiry_s
         props.ReceiveMaximum = self.mqtt_config.receive_maximum
         self.client.connect_async(

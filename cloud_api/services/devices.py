@@ -6,6 +6,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -188,23 +189,22 @@ def _online_fraction(
 def online_rate(session: Session, school_id: str, since: datetime, until: datetime) -> dict[str, float | int | None]:
     """Share of time devices and cameras of a school were online in [since, until), from the history logs."""
     result: dict[str, float | int | None] = {}
-    for label, model, log, fk in (
-        ("devices", Device, DeviceStatusLog, DeviceStatusLog.device_id),
-        ("cameras", Camera, CameraStatusLog, CameraStatusLog.camera_id),
-    ):
-        ids = list(session.scalars(select(model.id).where(model.school_id == school_id)))
+    device_ids = list(session.scalars(select(Device.id).where(Device.school_id == school_id)))
+    camera_ids = list(session.scalars(select(Camera.id).where(Camera.school_id == school_id)))
+    logs: tuple[tuple[str, list[str], Any, Any], ...] = (
+        ("devices", device_ids, DeviceStatusLog, DeviceStatusLog.device_id),
+        ("cameras", camera_ids, CameraStatusLog, CameraStatusLog.camera_id),
+    )
+    for label, ids, log, fk in logs:
         fractions = []
         for item_id in ids:
             before = session.scalar(
                 select(log.state).where(fk == item_id, log.at < since).order_by(log.at.desc(), log.id.desc()).limit(1)
             )
-            changes = [
-                (r.at, r.state)
-                for r in session.scalars(
-                    select(log).where(fk == item_id, log.at >= since, log.at < until).order_by(log.at, log.id)
-                )
-            ]
-            fractions.append(_online_fraction(changes, before, since, until))
+            rows = session.execute(
+                select(log.at, log.state).where(fk == item_id, log.at >= since, log.at < until).order_by(log.at, log.id)
+            )
+            fractions.append(_online_fraction([(at, state) for at, state in rows], before, since, until))
         result[f"{label}_count"] = len(ids)
         result[f"{label}_online_rate"] = sum(fractions) / len(fractions) if fractions else None
     return result

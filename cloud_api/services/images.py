@@ -51,9 +51,9 @@ def clean_image(name: str, raw: bytes, limits: RectificationConfig) -> CleanImag
     if fmt not in _FORMATS:
         raise ImageRejected(f"{name}: image format {fmt} is not accepted (JPEG, PNG or WebP)")
     content_type, suffix = _FORMATS[fmt]
-    image = ImageOps.exif_transpose(image)  # keep what the photographer saw, then drop every tag
-    mode = "RGBA" if fmt != "JPEG" and image.mode in ("RGBA", "LA", "P") else "RGB"
-    pixels = image.convert(mode)
+    upright = ImageOps.exif_transpose(image)  # keep what the photographer saw, then drop every tag
+    mode = "RGBA" if fmt != "JPEG" and upright.mode in ("RGBA", "LA", "P") else "RGB"
+    pixels = upright.convert(mode)
     fresh = Image.frombytes(mode, pixels.size, pixels.tobytes())  # no info dict, no EXIF, no XMP, no ICC
     out = io.BytesIO()
     fresh.save(out, format=fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -10,10 +10,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from cloud_api.db.models import Case, School, User
 from cloud_api.db.models.users import Role
 
-T = TypeVar("T", bound=tuple[Any, ...])
+Ts = TypeVarTuple("Ts")
 
 
-def school_filter(stmt: Select[T], school_col: InstrumentedAttribute[str], user: User) -> Select[T]:
+def school_filter(stmt: Select[*Ts], school_col: InstrumentedAttribute[str], user: User) -> Select[*Ts]:
     """Restrict any query with a school id column to what ``user`` may see."""
     if user.role == Role.ADMIN:
         return stmt
@@ -26,7 +26,7 @@ def school_filter(stmt: Select[T], school_col: InstrumentedAttribute[str], user:
     return stmt.where(school_col == user.school_id)
 
 
-def case_filter(stmt: Select[T], user: User) -> Select[T]:
+def case_filter(stmt: Select[*Ts], user: User) -> Select[*Ts]:
     """Cases: school scope, and parents see only the reports they filed themselves."""
     stmt = school_filter(stmt, Case.school_id, user)
     if user.role == Role.PARENT:

@@ -14,7 +14,7 @@ class S3Storage:
         self.prefix = config.prefix.strip("/")
         if client is None:
             try:
-                import boto3  # type: ignore[import-not-found]
+                import boto3
             except ImportError as exc:
                 raise StorageError("storage type 's3' needs boto3 (pip install boto3)") from exc
             client = boto3.client("s3", endpoint_url=config.endpoint_url, region_name=config.region)

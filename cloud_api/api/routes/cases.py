@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from sqlalchemy import Select, func, select
@@ -64,7 +64,7 @@ def _filtered(
     since: datetime | None,
     until: datetime | None,
     kind: str | None,
-) -> Select[tuple[Case]]:
+) -> Select[Case]:
     stmt = case_filter(select(Case), user)
     now = utcnow()
     if school_id:
@@ -286,7 +286,7 @@ def _blob(hub: HubDep, key: str, content_type: str) -> Response:
     return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
-_IMAGE = {200: {"content": {"image/jpeg": {}}, "description": "the image"}}
+_IMAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "the image"}}
 
 
 @router.get("/evidence/{evidence_id}", response_class=Response, responses=_IMAGE, summary="Evidence image (scoped)")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from cloud_api.errors import ERROR_RESPONSES, ApiError, not_found
 from cloud_api.services import devices as device_service
 from cloud_api.services.scoping import school_filter
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["devices"], responses=ERROR_RESPONSES)
 _STATUS = {"bad_key": 422, "not_found": 422, "conflict": 409}
 
@@ -26,9 +29,9 @@ def _out(session: SessionDep, device: Device) -> DeviceOut:
     return out
 
 
-def _call(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _call(fn: Callable[..., T], *args: Any) -> T:
     try:
-        return fn(*args, **kwargs)
+        return fn(*args)
     except device_service.DeviceError as exc:
         raise ApiError(_STATUS.get(exc.code, 422), str(exc)) from exc
 
@@ -58,7 +61,7 @@ def rotate_key(device_id: str, body: KeyIn, session: SessionDep, _: AdminUser) -
     device = session.get(Device, device_id)
     if device is None:
         raise not_found("device")
-    return _call(device_service.rotate_key, session, device, body.public_key)  # type: ignore[no-any-return]
+    return _call(device_service.rotate_key, session, device, body.public_key)
 
 
 @router.get("/schools/{school_id}/online-rate", response_model=OnlineRateOut, summary="Share of time online")
