@@ -23,6 +23,7 @@ REPORT_PATH = "/api/v1/live/{camera}/report"
 VAPID_PATH = "/api/v1/push/vapid-public-key"
 PUSH_SUBSCRIBE_PATH = "/api/v1/push/subscriptions"
 SSE_PATH = "/api/v1/events/stream"
+PREFERENCES_PATH = "/api/v1/notifications/preferences"
 
 
 def serves(app: FastAPI, kind: str, path: str, method: str = "GET") -> bool:
@@ -40,6 +41,7 @@ class WebFeatures:
     vapid_path: str | None = None
     push_subscribe_path: str | None = None
     sse_path: str | None = None
+    preferences_path: str | None = None
 
     @classmethod
     def of(cls, app: FastAPI) -> WebFeatures:
@@ -49,7 +51,8 @@ class WebFeatures:
         vapid = VAPID_PATH if serves(app, "http", VAPID_PATH) else None
         sub = PUSH_SUBSCRIBE_PATH if serves(app, "http", PUSH_SUBSCRIBE_PATH, "POST") else None
         sse = SSE_PATH if serves(app, "http", SSE_PATH) else None
-        return cls(live, report, vapid, sub, sse)
+        prefs = PREFERENCES_PATH if serves(app, "http", PREFERENCES_PATH, "PUT") else None
+        return cls(live, report, vapid, sub, sse, prefs)
 
 
 @dataclass(frozen=True)

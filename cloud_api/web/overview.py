@@ -92,6 +92,19 @@ def build_overview(session: Session, user: WebUser, now: datetime, interview: In
     )
 
 
-def school_overview(session: Session, user: WebUser, now: datetime) -> tuple[GroupStats, CameraOnline]:
-    scope = scope_of(user)
-    return overall(session, window(now), scope, now), cameras_online_now(session, scope)
+@dataclass(frozen=True)
+class SchoolOverview:
+    totals: GroupStats
+    cameras: CameraOnline
+    categories: list[GroupStats]
+    trend: list[TrendPoint]
+
+
+def school_overview(session: Session, user: WebUser, now: datetime) -> SchoolOverview:
+    scope, period = scope_of(user), window(now)
+    return SchoolOverview(
+        totals=overall(session, period, scope, now),
+        cameras=cameras_online_now(session, scope),
+        categories=closure_table(session, "category", period, scope, now),
+        trend=trend(session, period, scope, now),
+    )

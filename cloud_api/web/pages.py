@@ -15,7 +15,7 @@ from cloud_api.web import reads
 from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, log_in, log_out
 from cloud_api.web.context import WebContext
 from cloud_api.web.i18n import translator
-from cloud_api.web.overview import Overview, build_overview, school_overview
+from cloud_api.web.overview import Overview, SchoolOverview, build_overview, school_overview
 from cloud_api.web.parent import parent_view
 from cloud_api.web.render import Names, render, request_lang
 
@@ -42,7 +42,7 @@ def need_role(user: WebUser, *roles: str) -> None:
         raise Forbidden()
 
 
-def chart_data(ov: Overview, names: Names) -> dict[str, object]:
+def chart_data(ov: Overview | SchoolOverview, names: Names) -> dict[str, object]:
     """What app.js feeds to ECharts: category shares and the daily new/closed trend (local dates)."""
     t = names.t
     return {
@@ -126,7 +126,7 @@ def build_pages(ctx: WebContext, env: Environment) -> APIRouter:
         need_role(user, "school_head", "canteen_manager")
         now = ctx.now()
         with ctx.db.session() as s:
-            totals, cameras = school_overview(s, user, now)
+            so = school_overview(s, user, now)
             open_cases = reads.list_cases(s, user, open_only=True, limit=100)
             closed = reads.list_cases(s, user, open_only=False, limit=10)
             school = s.get(School, user.school_id)
@@ -137,8 +137,9 @@ def build_pages(ctx: WebContext, env: Environment) -> APIRouter:
             request,
             "school.html",
             user,
-            totals=totals,
-            cameras=cameras,
+            totals=so.totals,
+            cameras=so.cameras,
+            chart_data=chart_data(so, Names(translator(request_lang(request)), ctx.taxonomy)),
             open_cases=open_cases,
             closed=closed,
             school_name=school_name,
@@ -166,7 +167,8 @@ def build_pages(ctx: WebContext, env: Environment) -> APIRouter:
             school = s.get(School, user.school_id) if user.school_id else None
             district = s.get(District, user.district_id) if user.district_id else None
             scope_name = school.name if school else (district.name if district else "")
-        return render(ctx, env, request, "account.html", user, scope_name=scope_name)
+        channels = [c.name for c in ctx.people.push.channels]
+        return render(ctx, env, request, "account.html", user, scope_name=scope_name, channels=channels)
 
     @router.get("/parent", include_in_schema=False)
     def parent_page(request: Request, user: CurrentWebUser) -> Response:

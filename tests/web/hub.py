@@ -33,6 +33,7 @@ def build_hub(root: Path, *, live: bool = False) -> tuple[FastAPI, WebContext, S
             "database": {"url": f"sqlite:///{root / 'hub.db'}"},
             "storage": {"type": "local", "root": str(root / "evidence")},
             "ingest": {"enabled": False},
+            "interview": {"open_cases": 3, "overdue_cases": 1},  # low, so the seeded school A is due a 约谈
         }
     )
     hub = build_context(config)

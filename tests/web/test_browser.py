@@ -42,6 +42,8 @@ def test_each_role_sees_only_its_own_data(hub: RunningHub, open_as: Open) -> Non
     assert head_a.request.get(f"/web/media/evidence/{c['b_smoking']}").status == 404
     shot_page = open_as("mgr_a")
     shot_page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    shot_page.wait_for_selector("body[data-charts=ready]")
+    assert shot_page.locator("#chart-trend svg path").count() > 0
     shot(shot_page, "school-home-phone.png")
 
     head_b = open_as("head_b")
@@ -53,6 +55,8 @@ def test_each_role_sees_only_its_own_data(hub: RunningHub, open_as: Open) -> Non
     assert schools == {"s-a", "s-b"}  # s-c is in another district
     assert c["a_bin_overdue"] in case_ids(reg, "#overdue")
     assert c["c_hat"] not in case_ids(reg)
+    assert "江北实验小学" in reg.locator("#interviews").inner_text()  # 3 open + 1 overdue, thresholds 3 and 1
+    assert "观音桥中学" not in reg.locator("#interviews").inner_text()
     reg.wait_for_selector("body[data-charts=ready]")
     assert reg.locator("#chart-categories svg").count() == 1
     assert reg.locator("#chart-trend svg path").count() > 0
@@ -233,3 +237,25 @@ def test_new_violation_appears_without_reload(hub: RunningHub, open_as: Open) ->
     assert new_id not in before
     head.wait_for_function(f"document.querySelector('#open-cases [data-case-id=\"{new_id}\"]') !== null")
     assert head.evaluate("window.__marker") == "same page"  # no reload happened
+
+
+def test_alert_preferences_round_trip_and_refuse_half_quiet_hours(open_as: Open) -> None:
+    head = open_as("head_a", PHONE)
+    head.goto("/web/account")
+    head.wait_for_selector("#prefs-form[data-loaded=true]")
+    assert head.locator("#prefs-form input[name=channels][value=realtime]").is_checked()
+    head.uncheck("#prefs-form input[name=severities][value='3']")
+    head.fill("#prefs-form input[name=quiet_start]", "22:00")
+    head.click("#prefs-form button[type=submit]")
+    head.wait_for_selector("#prefs-status.alert")
+    assert "quiet_start and quiet_end" in head.locator("#prefs-status").inner_text()
+    head.fill("#prefs-form input[name=quiet_end]", "06:30")
+    head.click("#prefs-form button[type=submit]")
+    head.wait_for_selector("#prefs-status.ok")
+    head.reload()
+    head.wait_for_selector("#prefs-form[data-loaded=true]")
+    assert not head.locator("#prefs-form input[name=severities][value='3']").is_checked()
+    assert head.locator("#prefs-form input[name=severities][value='1']").is_checked()
+    assert head.locator("#prefs-form input[name=quiet_end]").input_value() == "06:30"
+    assert head.locator("#push").inner_text().strip() != ""  # push box or its "not available" note
+    shot(head, "account-phone.png")

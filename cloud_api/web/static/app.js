@@ -10,11 +10,16 @@
     var cat = document.getElementById("chart-categories");
     if (cat) {
       var pie = echarts.init(cat, null, { renderer: "svg" });
+      var wide = cat.clientWidth >= 480;  // on a phone the legend names the slices; labels would be cut
       pie.setOption({
         color: palette, animation: false, tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
-        legend: { bottom: 0, type: "scroll" },
+        legend: { bottom: 0, type: "scroll", formatter: wide ? "{name}" : function (name) {
+          var item = data.categories.filter(function (c) { return c.name === name; })[0];
+          var total = data.categories.reduce(function (a, c) { return a + c.value; }, 0);
+          return item && total ? name + " " + Math.round(item.value * 100 / total) + "%" : name;
+        } },
         series: [{ type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"], data: data.categories,
-                   label: { formatter: "{b}\n{d}%" } }]
+                   label: { show: wide, formatter: "{b}\n{d}%" } }]
       });
       window.addEventListener("resize", function () { pie.resize(); });
     }
@@ -26,7 +31,7 @@
         legend: { bottom: 0 }, grid: { left: 36, right: 12, top: 16, bottom: 48 },
         xAxis: { type: "category", data: data.trend.labels },
         yAxis: { type: "value", minInterval: 1 },
-        series: data.trend.series.map(function (s) { return { type: "line", name: s.name, data: s.data, smooth: true, showSymbol: false }; })
+        series: data.trend.series.map(function (s) { return { type: "line", name: s.name, data: s.data, smooth: false, showSymbol: false }; })
       });
       window.addEventListener("resize", function () { line.resize(); });
     }
