@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -49,6 +50,15 @@ def motion_gate_for(camera: CameraConfig) -> MotionGateLike | None:
     return MotionGate(masks=[tuple(map(tuple, p)) for p in camera.motion_masks], keepalive_s=camera.motion_keepalive_s)
 
 
+def latency_quantiles(values: list[float]) -> dict[str, float]:
+    """p50/p95 of detection → PUBACK in seconds (empty when no event was acknowledged yet)."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"event_latency_p50_seconds": pick(0.5), "event_latency_p95_seconds": pick(0.95)}
+
+
 class EdgeApp:
     """``start()`` then ``stop()``; the seams (model, sources, tracker) can be replaced for tests."""
 
@@ -73,6 +83,8 @@ class EdgeApp:
         self._stop = threading.Event()
         self._stats_thread: threading.Thread | None = None
         self.metrics_port: int | None = None
+        self._detected_at: dict[str, float] = {}  # event id → monotonic time the rule raised it
+        self.latencies_s: deque[float] = deque(maxlen=1000)  # detection → PUBACK of recent events
         self._metrics_server = None
 
     def start(self) -> EdgeApp:
@@ -110,6 +122,7 @@ class EdgeApp:
             cfg.evidence.jpeg_quality,
         )
         self.transport.on_command = self.commands.handle
+        self.transport.on_ack = self._acked
         self.transport.start()
         self.commands.start()
         self.supervisor.start()
@@ -137,8 +150,11 @@ class EdgeApp:
     # ---- the event path ------------------------------------------------------------------
     def record(self, violation: Violation) -> None:
         """Evidence → outbox (durable) → wake the publisher. Called from camera threads."""
+        raised_at = time.monotonic()
         result = self.evidence.build(violation)
-        stored = self.outbox.put(str(result.event.event_id), self.topics.events, result.payload)
+        event_id = str(result.event.event_id)
+        self._detected_at[event_id] = raised_at
+        stored = self.outbox.put(event_id, self.topics.events, result.payload)
         if stored:
             self.events_recorded += 1
             self.transport.wake()
@@ -152,8 +168,14 @@ class EdgeApp:
             )
         else:
             self.events_refused += 1
+            self._detected_at.pop(event_id, None)
         if self.on_event is not None:
             self.on_event(result, stored)
+
+    def _acked(self, event_id: str) -> None:
+        raised = self._detected_at.pop(event_id, None)
+        if raised is not None:  # events replayed from an earlier run have no start time here
+            self.latencies_s.append(time.monotonic() - raised)
 
     # ---- status and stats ----------------------------------------------------------------
     def camera_status(self) -> tuple[CameraStatus, ...]:
@@ -197,6 +219,7 @@ class EdgeApp:
             "outbox_near_full": float(self.outbox.near_full),
             "mqtt_connected": float(self.transport.connected.is_set()),
             "bad_commands": float(self.transport.bad_commands),
+            **latency_quantiles(list(self.latencies_s)),
         }
 
     def _stats_loop(self) -> None:

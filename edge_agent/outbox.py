@@ -141,16 +141,17 @@ class Outbox:
             ).fetchall()
         return [OutboxItem(int(r[0]), str(r[1]), str(r[2]), bytes(r[3])) for r in rows]
 
-    def ack(self, seq: int) -> None:
-        """Delete a row once the broker acknowledged it."""
+    def ack(self, seq: int) -> str | None:
+        """Delete a row once the broker acknowledged it; returns its event id (None if already gone)."""
         with self._lock:
-            row = self._db.execute("SELECT size FROM outbox WHERE seq = ?", (seq,)).fetchone()
+            row = self._db.execute("SELECT size, event_id FROM outbox WHERE seq = ?", (seq,)).fetchone()
             if row is None:
-                return
+                return None
             self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
             self._bytes -= int(row[0])
             self._depth -= 1
             self._warned = self.near_full
+            return str(row[1])
 
     def close(self) -> None:
         with self._lock:

@@ -50,6 +50,7 @@ class MqttTransport:
         self.config, self.device, self.outbox, self.key = config, device, outbox, key
         self.public_key_b64 = public_key_b64
         self.on_command = on_command
+        self.on_ack: Callable[[str], None] | None = None  # called with the event id after PUBACK
         self.camera_status = camera_status
         self.topics = Topics(device.school_id, device.device_id)
         self.connected = threading.Event()
@@ -244,8 +245,10 @@ class MqttTransport:
             except queue.Empty:
                 return
             if ok:
-                self.outbox.ack(seq)
+                event_id = self.outbox.ack(seq)
                 self.acked += 1
+                if event_id is not None and self.on_ack is not None:
+                    self.on_ack(event_id)
             else:
                 log.error("broker rejected event (outbox seq %d); it stays queued for the next restart", seq)
 

@@ -118,6 +118,8 @@ def test_events_status_and_stats_reach_the_broker(
     while app.outbox.depth and time.monotonic() < deadline:
         time.sleep(0.05)
     assert app.outbox.depth == 0  # deleted after PUBACK
+    assert len(app.latencies_s) == app.transport.acked >= 1  # detection → PUBACK measured per event
+    assert all(0 < s < 10 for s in app.latencies_s)
     stats = messages_of(col, DeviceStats)
     assert stats[0].cameras[0].camera_id == "cam1" and stats[0].cameras[0].detect_fps > 0
 
