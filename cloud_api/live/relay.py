@@ -89,7 +89,7 @@ class LiveRelay:
         self._connected = threading.Event()
         self.commands_sent: list[tuple[str, StreamKey, float]] = []  # (name, key, monotonic) — recent, for tests
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            mqtt.CallbackAPIVersion.VERSION2,  # type: ignore[attr-defined]
             client_id=f"{cfg.client_id}-{uuid.uuid4().hex[:6]}",
             protocol=mqtt.MQTTv5,
         )
@@ -259,7 +259,7 @@ class LiveRelay:
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         try:
             info = parse_topic(msg.topic)
-            env = decode(msg.payload)
+            env = decode(bytes(msg.payload))
         except ContractError as exc:
             log.warning("live relay dropped %s: %s", msg.topic, exc)
             return

@@ -46,7 +46,9 @@ class DeliveryError(Exception):
 
 class Channel(Protocol):
     name: str
-    type: str
+
+    @property
+    def type(self) -> str: ...
 
     def targets(self, session: Session, user: User, alert: Alert) -> list[str]: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from cloud_api.db.models.org import School
@@ -38,7 +38,7 @@ def recipients(session: Session, school_id: str | None, roles: set[str]) -> list
     school = session.get(School, school_id)
     if school is None:
         return []
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     staff_roles = roles - {Role.REGULATOR.value, Role.ADMIN.value}
     if staff_roles:
         clauses.append((User.school_id == school_id) & User.role.in_(staff_roles))

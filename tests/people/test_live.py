@@ -276,3 +276,42 @@ def test_report_bad_input_loses_nothing(
     assert client.post(url, json={"comment": "x"}, headers=login(client, world.usernames["head_a"])).status_code == 403
     with sqlite_hub.db.session() as s:
         assert s.scalars(select(Case)).all() == []
+
+
+def test_relay_ignores_bad_payloads_and_spoofed_topics(
+    live: tuple[TestClient, PeopleServices], world: PeopleWorld, edge: FakeEdge
+) -> None:
+    """Garbage, wrong-kind and topic/ids-mismatched messages on live topics reach no viewer and break nothing."""
+    import paho.mqtt.client as mqtt
+
+    from mingchu.contract import LiveFrame, encode
+    from mingchu.contract.envelope import attachment_ref
+
+    client, _ = live
+    headers = login(client, world.usernames["head_a"])
+    intruder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="intruder-x", protocol=mqtt.MQTTv5)
+    intruder.connect(MQTT_HOST, MQTT_PORT)
+    intruder.loop_start()
+    try:
+        with client.websocket_connect(f"/api/v1/live/{world.cam}/ws", headers=headers) as ws:
+            _read_frame(ws)
+            topic = f"mingchu/v1/{world.school_a}/{world.device}/live/{world.cam}"
+            jpeg = b"\xff\xd8spoof"
+            spoof = LiveFrame(
+                school_id=world.school_b,  # ids differ from the topic
+                device_id=world.device,
+                sent_at=utcnow(),
+                camera_id=world.cam,
+                seq=999_999,
+                captured_at=utcnow(),
+                attachments=(attachment_ref("frame", jpeg, 1, 1),),
+            )
+            for payload in (b"", b"MCH1\x00\x00\x00\x05{bad}", b"not an envelope", encode(spoof, {"frame": jpeg})):
+                intruder.publish(topic, payload, qos=0).wait_for_publish(5)
+            for _ in range(5):
+                meta, data = _read_frame(ws)
+                assert meta["seq"] != 999_999 and data != jpeg
+            ws.send_text("bye")
+    finally:
+        intruder.loop_stop()
+        intruder.disconnect()

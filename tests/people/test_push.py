@@ -270,5 +270,5 @@ def test_gone_subscription_is_forgotten(sqlite_hub: HubContext, world: PeopleWor
             )
             client.put("/api/v1/notifications/preferences", json={"channels": ["webpush"]}, headers=head)
             services.push.publish(Alert("case_opened", world.school_a, None, 2, "t", ""))
-            _wait(lambda: any(r.status == "failed" for r in _deliveries(sqlite_hub)))
+            _wait(lambda: any(r.status == "failed" and r.channel == "webpush" for r in _deliveries(sqlite_hub)))
             assert services.push._subscription_for(f"{push_service.url}/push/x") is None
