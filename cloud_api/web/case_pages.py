@@ -30,6 +30,10 @@ from cloud_api.web.render import render, request_lang
 MAX_TEXT = 2000
 _STATUS = {"illegal": 409, "forbidden": 403, "reason": 422}
 REVIEW_ROLES = frozenset({"regulator", "admin"})
+# One tap in the kitchen: uploading the photo also confirms and starts the case when it has not been yet;
+# each step is still a separate audited transition, and all happen in one transaction or none does.
+LEAD_IN = (("acknowledge", State.NOTIFIED), ("start_rectification", State.ACKNOWLEDGED))
+RECTIFIABLE = frozenset({State.NOTIFIED, State.ACKNOWLEDGED, State.RECTIFYING})
 RECTIFY_ROLES = frozenset({"school_head", "canteen_manager", "admin"})
 
 
@@ -52,7 +56,7 @@ def build_case_pages(ctx: WebContext, env: Environment) -> APIRouter:
             status_code=status,
             d=detail,
             actions=reads.allowed_actions(detail.case.state, user.role),
-            can_rectify=detail.case.state == State.RECTIFYING and user.role in RECTIFY_ROLES,
+            can_rectify=detail.case.state in RECTIFIABLE and user.role in RECTIFY_ROLES,
             can_review=detail.case.state == State.SUBMITTED and user.role in REVIEW_ROLES,
             **values,
         )
@@ -125,7 +129,11 @@ def build_case_pages(ctx: WebContext, env: Environment) -> APIRouter:
                 case = load(s, user, case_id)
                 if case is None:
                     return page(request, user, case_id)
-                rect_service.submit(s, case, actor(user), text.strip(), cleaned, ctx.storage, ctx.notifier)
+                who = actor(user)
+                for step, before in LEAD_IN:
+                    if case.state == before:
+                        case_service.transition(s, case, step, who, "", ctx.notifier)
+                rect_service.submit(s, case, who, text.strip(), cleaned, ctx.storage, ctx.notifier)
         except (TransitionError, ImageRejected, StaleDataError, StorageError) as exc:
             return refused(request, user, case_id, exc, text)
         return done(case_id)

@@ -95,9 +95,9 @@ def test_rectification_to_closure_moves_the_closure_rate(hub: RunningHub, open_a
 
     mgr = open_as("mgr_a", PHONE)
     mgr.goto(f"/web/cases/{case_id}")
-    mgr.click("button[data-action=acknowledge]")
-    mgr.click("button[data-action=start_rectification]")
-    assert mgr.locator("#case-state").inner_text() == "整改中"
+    assert mgr.locator("#case-state").inner_text() == "已推送"  # one tap from here: no separate confirm needed
+    mgr.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    shot(mgr, "case-alert-phone.png")
     # bad input: a text file posing as a photo is refused with a reason, and the typed text is kept
     fake = tmp_path / "photo.jpg"
     fake.write_text("not an image")
@@ -106,7 +106,7 @@ def test_rectification_to_closure_moves_the_closure_rate(hub: RunningHub, open_a
     mgr.click("#rectify button[type=submit]")
     assert "操作失败" in mgr.locator("#error").inner_text()
     assert mgr.locator("#rectify textarea[name=text]").input_value() == "已为员工配发口罩并复训"
-    assert mgr.locator("#case-state").inner_text() == "整改中"
+    assert mgr.locator("#case-state").inner_text() == "已推送"  # nothing half-done
     # the real photo goes through
     mgr.set_input_files("#rectify input[type=file]", str(ASSETS / "person.jpg"))
     mgr.click("#rectify button[type=submit]")
@@ -259,3 +259,19 @@ def test_alert_preferences_round_trip_and_refuse_half_quiet_hours(open_as: Open)
     assert head.locator("#prefs-form input[name=quiet_end]").input_value() == "06:30"
     assert head.locator("#push").inner_text().strip() != ""  # push box or its "not available" note
     shot(head, "account-phone.png")
+
+
+def test_login_page_refuses_a_wrong_password(hub: RunningHub, browser: Any) -> None:
+    context = browser.new_context(viewport=PHONE, base_url=hub.url)
+    try:
+        page = context.new_page()
+        page.goto("/web/login")
+        page.fill("input[name=username]", "mgr_a")
+        page.fill("input[name=password]", "wrong")
+        page.click("button[type=submit]")
+        assert "用户名或密码错误" in page.locator("[role=alert]").inner_text()
+        assert page.locator("input[name=username]").input_value() == "mgr_a"
+        assert not [c for c in context.cookies() if c["name"] == "mc_session"]
+        shot(page, "login-phone.png")
+    finally:
+        context.close()
