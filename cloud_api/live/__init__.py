@@ -1,0 +1,1 @@
+"""Live view: a leased JPEG relay from edge (MQTT) to browsers (WebSocket)."""

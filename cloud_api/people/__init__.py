@@ -1,0 +1,1 @@
+"""People: accounts hardening (sessions, CSRF, lockout), parents' grants and invites, 直通负责人 reports."""
