@@ -315,3 +315,19 @@ def test_relay_ignores_bad_payloads_and_spoofed_topics(
     finally:
         intruder.loop_stop()
         intruder.disconnect()
+
+
+def test_snapshot_signed_by_an_unknown_key_is_not_evidence(
+    live: tuple[TestClient, PeopleServices], world: PeopleWorld, sqlite_hub: HubContext
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    client, _ = live
+    parent = login(client, world.usernames["parent_a"])
+    with FakeEdge(world.school_a, world.device, Ed25519PrivateKey.generate(), MQTT_HOST, MQTT_PORT) as impostor:
+        r = client.post(f"/api/v1/live/{world.cam}/report", json={"comment": "图像可疑"}, headers=parent)
+    assert "snapshot" in impostor.names()
+    assert r.status_code == 201 and r.json()["screenshot_source"] == "none"
+    with sqlite_hub.db.session() as s:
+        assert s.scalars(select(Evidence).where(Evidence.case_id == r.json()["case_id"])).all() == []
+        assert s.get(Case, r.json()["case_id"]) is not None  # the parent's words are kept all the same

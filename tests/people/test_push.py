@@ -272,3 +272,42 @@ def test_gone_subscription_is_forgotten(sqlite_hub: HubContext, world: PeopleWor
             services.push.publish(Alert("case_opened", world.school_a, None, 2, "t", ""))
             _wait(lambda: any(r.status == "failed" and r.channel == "webpush" for r in _deliveries(sqlite_hub)))
             assert services.push._subscription_for(f"{push_service.url}/push/x") is None
+
+
+def test_core_escalation_reaches_the_district_regulator(
+    sqlite_hub: HubContext, world: PeopleWorld, tmp_path: Path
+) -> None:
+    """A yellow card given by the core's escalation job goes through the outbox to the regulator's webhook."""
+    from datetime import timedelta
+
+    from cloud_api.db.base import utcnow
+    from cloud_api.services.escalation import escalate_overdue
+
+    with http_recorder() as rec:
+        cfg = people_config(tmp_path, push={"channels": _channels(rec.url, tmp_path)})
+        client, services = make_client(sqlite_hub, cfg)
+        with client:
+            reg = login(client, world.usernames["regulator"])
+            client.put("/api/v1/notifications/preferences", json={"channels": ["ops-hook"]}, headers=reg)
+            with sqlite_hub.db.session() as s:
+                case = open_parent_report(
+                    s,
+                    school_id=world.school_a,
+                    camera_id=world.cam,
+                    reporter=Actor("p", "parent", world.users["parent_a"]),
+                    comment="old",
+                    config=sqlite_hub.config.cases,
+                    taxonomy=sqlite_hub.taxonomy,
+                    notifier=services.notifier,
+                    now=utcnow() - timedelta(days=30),
+                )
+                case_id = case.id
+            with sqlite_hub.db.session() as s:
+                given = escalate_overdue(s, utcnow(), sqlite_hub.config.cases, sqlite_hub.notifier)
+            assert given
+            got = rec.wait_for(1)
+    alerts = [r.json()["alert"] for r in got]
+    assert any(a["case_id"] == case_id and a["kind"].endswith("_card") for a in alerts)
+    rows = [r for r in _deliveries(sqlite_hub) if r.user_id == world.users["regulator"]]
+    assert rows and all(r.alert_kind.endswith("_card") for r in rows)
+    assert not [r for r in _deliveries(sqlite_hub) if r.user_id == world.users["regulator_other"]]
