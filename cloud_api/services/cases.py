@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud_api.config import CasesConfig
+from cloud_api.config import CasesConfig, RectificationConfig
 from cloud_api.db.base import utcnow
-from cloud_api.db.models import Case, CaseTransition
+from cloud_api.db.models import Case, CaseTransition, Evidence
 from cloud_api.services import workflow
+from cloud_api.services.images import clean_image
 from cloud_api.services.notifier import RECIPIENTS, Notifier
 from cloud_api.services.workflow import State
+from cloud_api.storage import Storage, case_image_key
 from mingchu.contract import ViolationEvent
 from mingchu.taxonomy import Taxonomy
 
@@ -141,6 +143,28 @@ def open_parent_report(
         comment=comment,
     )
     return _open(session, case, notifier, "parent report")
+
+
+def add_image_evidence(
+    session: Session, case: Case, name: str, raw: bytes, storage: Storage, limits: RectificationConfig
+) -> Evidence:
+    """A screenshot or photo attached to a case (parent reports): validated, EXIF-stripped, stored."""
+    image = clean_image(name, raw, limits)
+    key = case_image_key(case.school_id, case.id, image.sha256, image.suffix)
+    storage.put(key, image.data, image.content_type)
+    evidence = Evidence(
+        case_id=case.id,
+        name=name[:32],
+        storage_key=key,
+        sha256=image.sha256,
+        size=len(image.data),
+        width=image.width,
+        height=image.height,
+        content_type=image.content_type,
+    )
+    session.add(evidence)
+    session.flush()
+    return evidence
 
 
 def transition(

@@ -34,6 +34,11 @@ def photo_key(school_id: str, case_id: int, sha256: str, suffix: str) -> str:
     return f"rectification/{school_id}/{case_id}/{sha256}{suffix}"
 
 
+def case_image_key(school_id: str, case_id: int, sha256: str, suffix: str) -> str:
+    """Screenshots and photos attached to a case outside rectification (e.g. parent reports)."""
+    return f"case-images/{school_id}/{case_id}/{sha256}{suffix}"
+
+
 def quarantine_key(received_at: datetime, sha256: str) -> str:
     return f"quarantine/{received_at:%Y/%m/%d}/{sha256}.bin"
 
