@@ -3,7 +3,9 @@ real headless Chromium for the whole module run; each test opens its own browser
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +24,13 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOC_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Committed pictures change only when asked (MINGCHU_UPDATE_SCREENSHOTS=1); otherwise they go to a temp dir.
+SCREENSHOTS = (
+    DOC_SCREENSHOTS
+    if os.environ.get("MINGCHU_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "mingchu-web-screenshots"
+)
 
 
 def broker_up(host: str = "127.0.0.1", port: int = 1883) -> bool:
