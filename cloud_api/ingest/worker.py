@@ -136,6 +136,7 @@ class IngestWorker:
             log.error("ingest: broker refused subscriptions: %s", failed)
             return
         self._connected.set()  # "connected" means subscribed: from now on nothing published is missed
+        log.info("ingest: subscribed")
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
         self._connected.clear()

@@ -95,8 +95,8 @@ async def live_ws(websocket: WebSocket, camera_id: str) -> None:
     if principal.via == "cookie" and not _same_origin(websocket):
         await websocket.close(code=4403, reason="cross-origin")
         return
-    if relay is None:
-        await websocket.close(code=1011, reason="live relay not running")
+    if relay is None or not relay.connected:
+        await websocket.close(code=1013, reason="live relay not connected; try again later")
         return
     key = (auth.school_id, auth.device_id, auth.camera_id)
     try:

@@ -1,0 +1,246 @@
+"""Hub ingest throughput and latency on PostgreSQL through the real Mosquitto broker.
+
+* throughput: N signed events with ~90 KB evidence are queued at the broker, then 1 or 2
+  `mingchu-hub ingest` worker processes (one shared subscription) drain them; events/s is
+  N / (time from workers subscribed to the last event committed). Repeated, medians reported.
+* latency: one worker, events published at a steady rate; detection-to-case latency is
+  commit time (the ack hook) minus the event's occurred_at, p50/p95.
+
+    .venv/bin/python bench/bench_ingest.py --events 300 --reps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cloud_api.config import HubConfig, IngestConfig, MqttConfig  # noqa: E402
+from cloud_api.context import build_context  # noqa: E402
+from cloud_api.db.models import ViolationEventRow  # noqa: E402
+from cloud_api.ingest.worker import IngestWorker  # noqa: E402
+from cloud_api.migrations import upgrade  # noqa: E402
+from tests.hub.helpers import World, event_payload  # noqa: E402
+
+PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+def evidence_jpeg(target: int = 90_000) -> bytes:
+    """A noisy 640x480 JPEG of about ``target`` bytes (camera frames compress roughly like this)."""
+    rng = random.Random(7)
+    noise = Image.effect_noise((640, 480), 30).convert("L")
+    base = Image.linear_gradient("L").resize((640, 480))
+    image = Image.merge("RGB", [Image.blend(base, noise, 0.35 + 0.1 * rng.random()) for _ in range(3)])
+    best = b""
+    for quality in range(95, 10, -5):
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=quality)
+        best = out.getvalue()
+        if len(best) <= target:
+            break
+    return best
+
+
+def events_committed(hub, school: str) -> int:  # type: ignore[no-untyped-def]
+    with hub.db.session() as s:
+        return int(
+            s.scalar(select(func.count()).select_from(ViolationEventRow).where(ViolationEventRow.school_id == school))
+            or 0
+        )
+
+
+def clear(hub) -> None:  # type: ignore[no-untyped-def]
+    with hub.db.engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in ("evidence", "violation_events", "notifications", "case_transitions", "cases", "quarantine"):
+            conn.execute(text(f"DELETE FROM {table}"))
+
+
+def publish_all(payloads: list[tuple[str, bytes]]) -> None:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+    )
+    client.max_inflight_messages_set(100)
+    client.connect("127.0.0.1", 1883)
+    client.loop_start()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in payloads]
+    for info in infos:
+        info.wait_for_publish(60)
+    client.disconnect()
+    client.loop_stop()
+
+
+def start_workers(n: int, env: dict[str, str], group: str) -> list[subprocess.Popen[str]]:
+    procs = []
+    for i in range(n):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cloud_api.cli", "ingest", "--client-id", f"bench-{group}-{i}"],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        procs.append(proc)
+    for proc in procs:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "ingest: subscribed" in line:
+                break
+        threading.Thread(target=lambda p=proc: p.stderr.read(), daemon=True).start()  # type: ignore[union-attr]
+    return procs
+
+
+def stop(procs: list[subprocess.Popen[str]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(30)
+
+
+def throughput(hub, world: World, url: str, storage: str, n_events: int, workers: int, image: bytes) -> float:  # type: ignore[no-untyped-def]
+    clear(hub)
+    group = f"g{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "MINGCHU_HUB__DATABASE__URL": url,
+        "MINGCHU_HUB__MQTT__SHARE_GROUP": group,
+        "MINGCHU_HUB__MQTT__SCHOOLS": f"[{world.school_a}]",
+        "MINGCHU_HUB__MQTT__SESSION_EXPIRY_S": "60",
+        "MINGCHU_HUB__MQTT__RECEIVE_MAXIMUM": "64",
+        "MINGCHU_HUB__STORAGE__ROOT": storage,
+    }
+    # register the sessions first so the broker keeps the backlog for them, then stop them
+    stop(start_workers(workers, env, group))
+    payloads = [(world.topic(), world.event(track_id=i, image=image)[0]) for i in range(n_events)]
+    publish_all(payloads)
+    t0 = time.perf_counter()
+    procs = start_workers(workers, env, group)
+    try:
+        while events_committed(hub, world.school_a) < n_events:
+            if time.perf_counter() - t0 > 600:
+                raise RuntimeError("timed out draining the backlog")
+            time.sleep(0.05)
+    finally:
+        stop(procs)
+    # from the first to the last event handled: excludes process start-up and subscription
+    with hub.db.session() as s:
+        first, last = s.execute(
+            select(func.min(ViolationEventRow.received_at), func.max(ViolationEventRow.received_at)).where(
+                ViolationEventRow.school_id == world.school_a
+            )
+        ).one()
+    return (n_events - 1) / (last - first).total_seconds()
+
+
+def latency(hub, world: World, n_events: int, rate: float, image: bytes) -> list[float]:  # type: ignore[no-untyped-def]
+    clear(hub)
+    done: dict[str, float] = {}
+
+    def record(message: mqtt.MQTTMessage, outcome: object) -> None:
+        if getattr(outcome, "outcome", "") == "accepted" and message.topic.endswith("/events"):
+            done[str(len(done))] = time.time()
+
+    group = f"l{uuid.uuid4().hex[:8]}"
+    worker = IngestWorker(
+        hub.ingest_service(),
+        MqttConfig(client_id=f"bench-lat-{group}", share_group=group, schools=(world.school_a,), session_expiry_s=30),
+        IngestConfig(),
+        hub.metrics,
+        before_ack=record,
+    )
+    worker.start()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", 1883)
+    client.loop_start()
+    occurred: list[float] = []
+    try:
+        for i in range(n_events):
+            now = datetime.now(UTC)
+            payload, _ = world.event(track_id=10_000 + i, occurred_at=now, image=image)
+            occurred.append(now.timestamp())
+            client.publish(world.topic(), payload, qos=1)
+            time.sleep(1 / rate)
+        deadline = time.time() + 120
+        while len(done) < n_events and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        worker.stop()
+    commits = [done[str(i)] for i in range(len(done))]
+    return [c - o for c, o in zip(commits, occurred, strict=False)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--latency-events", type=int, default=150)
+    parser.add_argument("--rate", type=float, default=10.0, help="events/s for the latency run")
+    args = parser.parse_args()
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    storage = tempfile.mkdtemp(prefix="bench-evidence-")
+    hub = build_context(HubConfig.model_validate({"database": {"url": url}, "storage": {"root": storage}}))
+    try:
+        upgrade(hub.db.engine)
+        world = World(hub, suffix=f"-{uuid.uuid4().hex[:6]}")
+        image = evidence_jpeg()
+        size = len(
+            event_payload(world.key, school_id=world.school_a, device_id=world.device, camera_id="c", image=image)[0]
+        )
+        print(f"payload {size / 1000:.1f} kB; {args.events} events x {args.reps} reps per setting", flush=True)
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        for rep in range(args.reps):
+            for workers in (1, 2):  # interleaved so load bursts hit both alike
+                r = throughput(hub, world, url, storage, args.events, workers, image)
+                rates[workers].append(r)
+                print(f"rep {rep + 1}/{args.reps}: {workers} worker(s) {r:.1f} events/s", flush=True)
+        lat = latency(hub, world, args.latency_events, args.rate, image)
+        lat_ms = sorted(x * 1000 for x in lat)
+        p95 = lat_ms[max(0, round(0.95 * len(lat_ms)) - 1)]
+        one, two = statistics.median(rates[1]), statistics.median(rates[2])
+        load = os.getloadavg()[0]
+        print()
+        print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs, 1-min load {load:.1f}")
+        print("| setting | median events/s | runs |")
+        print("|---|---|---|")
+        print(f"| 1 worker | {one:.1f} | {', '.join(f'{r:.1f}' for r in rates[1])} |")
+        print(f"| 2 workers | {two:.1f} | {', '.join(f'{r:.1f}' for r in rates[2])} |")
+        print(f"| ratio 2/1 | {two / one:.2f}x | |")
+        print()
+        print(
+            f"latency over {len(lat_ms)} events at {args.rate:g}/s: p50 {statistics.median(lat_ms):.0f} ms, p95 {p95:.0f} ms"
+        )
+    finally:
+        hub.db.dispose()
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
