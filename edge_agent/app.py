@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from wsgiref.simple_server import WSGIServer
 
 from edge_agent.commands import CommandHandler
 from edge_agent.config import CameraConfig, EdgeConfig
@@ -47,7 +48,8 @@ def motion_gate_for(camera: CameraConfig) -> MotionGateLike | None:
         return None
     from edge_agent.motion import MotionGate
 
-    return MotionGate(masks=[tuple(map(tuple, p)) for p in camera.motion_masks], keepalive_s=camera.motion_keepalive_s)
+    masks = [[(float(x), float(y)) for x, y in polygon] for polygon in camera.motion_masks]
+    return MotionGate(masks=masks, keepalive_s=camera.motion_keepalive_s)
 
 
 def latency_quantiles(values: list[float]) -> dict[str, float]:
@@ -55,7 +57,10 @@ def latency_quantiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
     return {"event_latency_p50_seconds": pick(0.5), "event_latency_p95_seconds": pick(0.95)}
 
 
@@ -85,7 +90,7 @@ class EdgeApp:
         self.metrics_port: int | None = None
         self._detected_at: dict[str, float] = {}  # event id → monotonic time the rule raised it
         self.latencies_s: deque[float] = deque(maxlen=1000)  # detection → PUBACK of recent events
-        self._metrics_server = None
+        self._metrics_server: WSGIServer | None = None
 
     def start(self) -> EdgeApp:
         cfg = self.config
@@ -183,7 +188,7 @@ class EdgeApp:
         if sup is None:
             return ()
         return tuple(
-            CameraStatus(camera_id=w.camera_id, state=w.state, last_frame_at=w.counters.last_frame_at)  # type: ignore[arg-type]
+            CameraStatus(camera_id=w.camera_id, state=w.state, last_frame_at=w.counters.last_frame_at)
             for w in sup.workers.values()
         )
 
@@ -194,7 +199,7 @@ class EdgeApp:
             cams.append(
                 CameraStats(
                     camera_id=w.camera_id,
-                    decode_fps=c.detect_fps,
+                    decode_fps=round(w.decode_fps(), 3),
                     detect_fps=c.detect_fps,
                     dropped_frames=w.dropped_frames(),
                     inference_ms=round(c.inference_ms, 3),

@@ -64,7 +64,14 @@ class CommandHandler:
     def _sign(self, message: Message) -> Message:
         return sign(message, self.key)
 
-    def _reply(self, cmd: Command, ok: bool, error: str | None = None, image: bytes | None = None, size=(0, 0)) -> None:
+    def _reply(
+        self,
+        cmd: Command,
+        ok: bool,
+        error: str | None = None,
+        image: bytes | None = None,
+        size: tuple[int, int] = (0, 0),
+    ) -> None:
         attachments = {"snapshot": image} if image else None
         refs = (attachment_ref("snapshot", image, size[0], size[1]),) if image else ()
         reply = CommandReply(

@@ -47,7 +47,8 @@ def encode_jpeg(image_bgr: npt.NDArray[np.uint8], quality: int, max_width: int) 
     """JPEG bytes and (width, height) after downscaling to ``max_width``."""
     h, w = image_bgr.shape[:2]
     if w > max_width:
-        image_bgr = cv2.resize(image_bgr, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_AREA)
+        size = (max_width, max(1, round(h * max_width / w)))
+        image_bgr = np.asarray(cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     ok, buf = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
@@ -94,7 +95,7 @@ class Annotator:
         tb = draw.textbbox((0, 0), caption, font=font)
         draw.rectangle((0, 0, (tb[2] - tb[0]) + 12, (tb[3] - tb[1]) + 10), fill=(0, 0, 0))
         draw.text((6, 3), caption, fill=_YELLOW, font=font)
-        return cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
+        return np.asarray(cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR), dtype=np.uint8)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def _video_frames(path: Path, fps: float) -> Iterator[tuple[float, npt.NDArray[n
                 if t + 1e-6 < next_t:
                     continue
                 next_t = t + 1.0 / fps
-                yield t, frame.to_ndarray(format="bgr24")
+                yield t, np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
         except av.error.FFmpegError as exc:
             raise InputError(f"{path}: decoding failed ({exc})") from exc
 
@@ -105,10 +105,10 @@ def analyse(
         raise InputError(f"{path}: file not found")
     is_image = path.suffix.lower() in IMAGE_SUFFIXES
     if is_image:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
+        read = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if read is None:
             raise InputError(f"{path}: not a readable image")
-        frames: Iterator[tuple[float, npt.NDArray[np.uint8]]] = iter([(0.0, image)])
+        frames: Iterator[tuple[float, npt.NDArray[np.uint8]]] = iter([(0.0, np.asarray(read, dtype=np.uint8))])
     else:
         frames = _video_frames(path, fps)
     config, camera = _offline_config(room_type, is_image)

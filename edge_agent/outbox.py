@@ -14,6 +14,7 @@ Above ``warn_fraction`` of ``max_bytes`` :attr:`near_full` is True (stats flag a
 
 from __future__ import annotations
 
+import builtins
 import logging
 import sqlite3
 import threading
@@ -89,7 +90,7 @@ class Outbox:
     def near_full(self) -> bool:
         return self._bytes >= self.warn_fraction * self.max_bytes
 
-    def put(self, event_id: str, topic: str, payload: bytes) -> bool:
+    def put(self, event_id: str, topic: str, payload: builtins.bytes) -> bool:
         """Commit one event; False if refused by the full policy (logged). Duplicates are ignored."""
         size = len(payload)
         with self._lock:

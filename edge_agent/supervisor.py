@@ -15,7 +15,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from edge_agent.detections import Detections
 from edge_agent.frame import Frame
@@ -32,7 +35,7 @@ class FrameSource(Protocol):
 
 
 class DetectorLike(Protocol):
-    def detect(self, image_bgr: object) -> Detections: ...
+    def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Detections: ...
 
 
 class TrackerLike(Protocol):
@@ -45,6 +48,7 @@ class MotionGateLike(Protocol):
 
 
 ViolationSink = Callable[[Violation], None]
+CameraState = Literal["online", "offline", "obstructed", "starting"]
 
 
 @dataclass
@@ -100,7 +104,7 @@ class CameraWorker:
         self.counters = CameraCounters()
         self.source: FrameSource | None = None
         self.latest: Frame | None = None
-        self.state = "starting"
+        self.state: CameraState = "starting"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera_id}", daemon=True)
         self._detect_lock: threading.Lock | None = None
@@ -163,7 +167,8 @@ class CameraWorker:
         out: list[Violation] = []
         for rule in self.rules:
             out.extend(rule.idle(now_mono, now))
-        if any(v.class_id == "camera_offline" for v in out):
+        health = next((r for r in self.rules if isinstance(r, CameraHealthRule)), None)
+        if health is not None and health.offline_since is not None:
             self.state = "offline"
         return out
 
@@ -213,14 +218,21 @@ class CameraWorker:
         self.state = "obstructed" if health is not None and health.obstructed_reason(quality) else "online"
         return out
 
-    def dropped_frames(self) -> int:
+    def _source_stat(self, name: str) -> float:
         stats = getattr(self.source, "stats", None)
         if stats is None:
-            return 0
+            return 0.0
         try:
-            return int(getattr(stats(), "frames_dropped", 0))
-        except Exception:
-            return 0
+            return float(getattr(stats(), name, 0) or 0)
+        except Exception:  # stats are best effort; a broken source is reported elsewhere
+            return 0.0
+
+    def dropped_frames(self) -> int:
+        """Frames the source dropped because detection fell behind (from the video side's stats)."""
+        return int(self._source_stat("frames_dropped"))
+
+    def decode_fps(self) -> float:
+        return self._source_stat("fps")
 
 
 class Supervisor:

@@ -59,6 +59,7 @@ class MqttTransport:
         self.bad_commands = 0
         self._v5 = config.protocol == "5"
         self._stop = threading.Event()
+        self._stopping = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[int, int] = {}  # paho mid → outbox seq
@@ -105,7 +106,7 @@ class MqttTransport:
     def _props(self) -> Properties | None:
         if not self._v5:
             return None
-        props = Properties(PacketTypes.PUBLISH)
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.ContentType = CONTENT_TYPE
         return props
 
@@ -125,10 +126,13 @@ class MqttTransport:
     def start(self) -> None:
         props = None
         if self._v5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.config.session_expiry_s
-        kwargs = {"clean_start": False, "properties": props} if self._v5 else {}
-        self.client.connect_async(self.config.host, self.config.port, self.config.keepalive_s, **kwargs)
+        c = self.config
+        if self._v5:
+            self.client.connect_async(c.host, c.port, c.keepalive_s, clean_start=False, properties=props)
+        else:
+            self.client.connect_async(c.host, c.port, c.keepalive_s)
         self.client.loop_start()
         self._thread = threading.Thread(target=self._publisher, name="outbox-publisher", daemon=True)
         self._thread.start()
@@ -137,6 +141,7 @@ class MqttTransport:
         """Publish a retained offline status (a clean stop does not trigger the will), then close."""
         self._stop.set()
         self._wake.set()
+        self._stopping = True
         if self._thread is not None:
             self._thread.join(timeout_s)
         if self.connected.is_set():
@@ -164,7 +169,9 @@ class MqttTransport:
         self._wake.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        if self.connected.is_set():
+        if self._stopping:
+            log.info("MQTT disconnected (agent stopping)")
+        elif self.connected.is_set():
             log.warning("MQTT disconnected (%s); paho reconnects and resends unacknowledged events", reason)
         self.connected.clear()
 
@@ -181,7 +188,7 @@ class MqttTransport:
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         """Commands: anything malformed is logged and dropped; the agent never crashes on input."""
         try:
-            envelope = decode(msg.payload)
+            envelope = decode(bytes(msg.payload))
             command = envelope.message
             if not isinstance(command, Command):
                 raise ContractError("wrong_kind", f"expected a command, got {type(command).__name__}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from edge_agent.detections import Detections
 from edge_agent.rules.base import Observation, Rule, Violation, large_enough
+from edge_agent.zones import Zone
 
 
 class AfterHoursRule(Rule):
@@ -20,7 +22,7 @@ class AfterHoursRule(Rule):
             return []
         people = large_enough(obs.detections.with_label("person"), frame, self.ctx.settings.min_box_area)
         active: set[Hashable] = set()
-        found = {}
+        found: dict[Hashable, tuple[Zone, Detections]] = {}
         for zone in self.ctx.zones_applying():
             here = zone.contains(people, frame.width, frame.height)
             if here.any():

@@ -70,9 +70,9 @@ class AttributeAbsenceRule(Rule):
                     both = _concat(people, parts)
                     evidence[key] = (zone, both[idx.astype(np.int64)])
         out = []
-        for key, duration in self.episodes.update(active, frame.monotonic_s):
-            zone, boxes = evidence[key]
-            track = key[1] if isinstance(key, tuple) else -1
+        for fired, duration in self.episodes.update(active, frame.monotonic_s):
+            zone, boxes = evidence[fired]
+            track = int(fired[1]) if isinstance(fired, tuple) else -1
             out.append(self._violation(obs, zone, track if track >= 0 else None, duration, boxes))
         return out
 

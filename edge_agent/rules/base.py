@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from edge_agent.config import RuleSettings
 from edge_agent.detections import Detections
@@ -183,11 +184,12 @@ def large_enough(detections: Detections, frame: Frame, min_area: float) -> Detec
     return detections[detections.areas >= min_area * frame.width * frame.height]
 
 
-def containment(parts: Detections, people: Detections) -> np.ndarray:
+def containment(parts: Detections, people: Detections) -> npt.NDArray[np.float32]:
     """Matrix [part, person]: fraction of each part box lying inside each person box."""
     if len(parts) == 0 or len(people) == 0:
         return np.zeros((len(parts), len(people)), dtype=np.float32)
     a, b = parts.xyxy[:, None, :], people.xyxy[None, :, :]
     iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    return (iw * ih / np.maximum(parts.areas[:, None], 1e-6)).astype(np.float32)
+    out: npt.NDArray[np.float32] = (iw * ih / np.maximum(parts.areas[:, None], 1e-6)).astype(np.float32)
+    return out

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from edge_agent.detections import Detections
 from edge_agent.rules.base import Observation, Rule, Violation, large_enough
+from edge_agent.zones import Zone
 
 
 class PresenceRule(Rule):
@@ -16,7 +18,7 @@ class PresenceRule(Rule):
         frame = obs.frame
         found = large_enough(obs.detections.with_label(*self.ctx.info.labels), frame, self.ctx.settings.min_box_area)
         active: set[Hashable] = set()
-        in_zone = {}
+        in_zone: dict[Hashable, tuple[Zone, Detections]] = {}
         for zone in self.ctx.zones_applying():
             mask = zone.contains(found, frame.width, frame.height, anchor="center")
             if mask.any():

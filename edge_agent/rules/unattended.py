@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from edge_agent.detections import Detections
 from edge_agent.rules.base import Observation, Rule, Violation, large_enough
+from edge_agent.zones import Zone
 
 
 class UnattendedRule(Rule):
@@ -19,7 +21,7 @@ class UnattendedRule(Rule):
         flames = large_enough(obs.detections.with_label(*watched), frame, self.ctx.settings.min_box_area)
         people = obs.detections.with_label("person")
         active: set[Hashable] = set()
-        found = {}
+        found: dict[Hashable, tuple[Zone, Detections]] = {}
         for zone in self.ctx.zones_applying():
             here = zone.contains(flames, frame.width, frame.height, anchor="center")
             if not here.any():

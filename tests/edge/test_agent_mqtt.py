@@ -311,3 +311,23 @@ def test_last_will_marks_a_killed_agent_offline(tmp_path: Path, private_broker: 
     _wait(lambda: any(decode(p).message.state == "offline" for _t, p, _r in col.snapshot()), 20, "offline will")
     col.client.disconnect()
     col.client.loop_stop()
+
+
+def test_dead_camera_raises_one_offline_event(
+    tmp_path: Path, collector_factory: Callable[..., Collector], app_factory: Callable[..., EdgeApp]
+) -> None:
+    cfg = edge_config(
+        tmp_path,
+        mqtt={"port": MQTT_PORT, "keepalive_s": 5},
+        rules={"camera_offline": {"offline_s": 1.0, "realarm_s": 0}},
+    )
+    topics = Topics("s1", cfg.device.device_id)
+    col = collector_factory(topics.events)
+    app = app_factory(cfg, lambda _i: Detections.empty(), source_factory=lambda cam: FakeSource(cam.id, dead=True))
+    assert col.wait_for(lambda m: len(m) >= 1, 15), "no camera_offline event"
+    time.sleep(2.5)  # the outage goes on: still one event
+    events = messages_of(col, ViolationEvent)
+    assert len(events) == 1
+    assert events[0].violation_class == "camera_offline" and events[0].attachments == ()
+    assert events[0].duration_s >= 1.0
+    assert app.camera_status()[0].state == "offline"
