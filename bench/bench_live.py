@@ -113,6 +113,37 @@ def run(viewers: int, fps: float, width: int, seconds: float, work: Path) -> Res
     return Result(viewers, fps, width, [s[0] for s in kept], len(kept), sum(s[1] for s in kept), seconds)
 
 
+def draw_png(rows: list[Result], path: Path) -> None:
+    """Bars per setting: median and p90 latency (ms) and bandwidth per viewer (Mbit/s)."""
+    from PIL import Image, ImageDraw
+
+    width, row_h, left = 900, 46, 190
+    img = Image.new("RGB", (width, 70 + row_h * len(rows) + 40), "white")
+    d = ImageDraw.Draw(img)
+    d.text((10, 10), "Live view relay: glass-to-glass latency and bandwidth per viewer", fill="black")
+    d.text((left, 32), "latency ms (dark: median, light: p90)", fill=(40, 70, 160))
+    d.text((560, 32), "Mbit/s per viewer", fill=(30, 130, 60))
+    lat_max = max(sorted(r.latencies_ms)[int(0.9 * (len(r.latencies_ms) - 1))] for r in rows) or 1.0
+    bw_max = max(r.bytes * 8 / 1e6 / r.seconds / r.viewers for r in rows) or 1.0
+    for i, r in enumerate(rows):
+        y = 60 + i * row_h
+        lat = sorted(r.latencies_ms)
+        med, p90 = statistics.median(lat), lat[int(0.9 * (len(lat) - 1))]
+        mbps = r.bytes * 8 / 1e6 / r.seconds / r.viewers
+        d.text((10, y + 8), f"{r.viewers} viewer(s) {r.fps:g} fps {r.width} px", fill="black")
+        d.rectangle((left, y + 4, left + int(330 * p90 / lat_max), y + 30), fill=(170, 190, 235))
+        d.rectangle((left, y + 10, left + int(330 * med / lat_max), y + 24), fill=(40, 70, 160))
+        d.text((left + int(330 * p90 / lat_max) + 4, y + 10), f"{med:.0f} / {p90:.0f}", fill="black")
+        d.rectangle((560, y + 8, 560 + int(250 * mbps / bw_max), y + 26), fill=(30, 130, 60))
+        d.text((560 + int(250 * mbps / bw_max) + 4, y + 10), f"{mbps:.2f}", fill="black")
+    d.text(
+        (10, img.height - 26),
+        "fake edge -> Mosquitto -> hub relay -> uvicorn WebSocket -> client (same host)",
+        fill="gray",
+    )
+    img.save(path)
+
+
 HEADER = (
     "| viewers | fps | width px | median latency ms | p90 latency ms | frames/s per viewer | kbit/s per viewer |"
     " KiB/frame |\n|---|---|---|---|---|---|---|---|"
@@ -155,6 +186,8 @@ Machine: {platform.machine()}, {os.cpu_count()} logical CPUs shared with other j
 
 {"; ".join(ratios)}.
 
+![latency and bandwidth per setting](live-view-bench.png)
+
 The edge's JPEG encode time is not included (the edge agent measures it); a real camera adds its own
 capture/encode delay before `captured_at`. Bandwidth per viewer is the JPEG payload only (WebSocket and
 JSON metadata add < 1 %).
@@ -172,7 +205,8 @@ Command:
         pattern = re.compile(r"^## Live view\n.*?(?=^## |\Z)", re.S | re.M)
         text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
         path.write_text(text)
-        print(f"wrote {path}")
+        draw_png(rows, ROOT / "docs" / "live-view-bench.png")
+        print(f"wrote {path} and docs/live-view-bench.png")
 
 
 if __name__ == "__main__":

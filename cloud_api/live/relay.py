@@ -99,12 +99,13 @@ class LiveRelay:
         self.client.on_message = self._on_message
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> None:
-        self.client.connect(self.mqtt_cfg.host, self.mqtt_cfg.port, keepalive=self.mqtt_cfg.keepalive_s)
+    def start(self, timeout: float | None = None) -> None:
+        """Connect in the background (paho keeps retrying); a broker that is down must not stop the API."""
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.connect_async(self.mqtt_cfg.host, self.mqtt_cfg.port, keepalive=self.mqtt_cfg.keepalive_s)
         self.client.loop_start()
-        if not self._connected.wait(timeout):
-            self.client.loop_stop()
-            raise ConnectionError(f"live relay: no MQTT connection to {self.mqtt_cfg.host}:{self.mqtt_cfg.port}")
+        if not self._connected.wait(self.cfg.connect_wait_s if timeout is None else timeout):
+            log.warning("live relay: no MQTT connection to %s:%s yet; retrying", self.mqtt_cfg.host, self.mqtt_cfg.port)
         self._thread = threading.Thread(target=self._tick_loop, name="live-leases", daemon=True)
         self._thread.start()
 
@@ -118,6 +119,10 @@ class LiveRelay:
             self.leave(viewer, "shutdown")
         self.client.loop_stop()
         self.client.disconnect()
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.client.is_connected())
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
         client.subscribe([(live_filter(), 0), (f"{TOPIC_ROOT}/+/+/reply", 1)])
@@ -147,6 +152,8 @@ class LiveRelay:
 
     def snapshot(self, key: StreamKey, timeout: float | None = None) -> tuple[bytes, int, int] | None:
         """Ask the edge for a full-resolution JPEG; None on timeout, refusal or a bad reply."""
+        if not self.connected:
+            return None
         pending = _Pending()
         command_id = uuid.uuid4()
         with self._lock:

@@ -51,6 +51,7 @@ class LiveConfig(StrictModel):
     tick_s: float = Field(default=0.5, gt=0, description="how often leases are checked")
     viewer_queue: int = Field(default=4, ge=1, description="frames buffered per viewer; older ones are dropped")
     snapshot_timeout_s: float = Field(default=8.0, gt=0, description="wait for the edge's snapshot reply")
+    connect_wait_s: float = Field(default=5.0, ge=0, description="how long start-up waits for the broker")
     client_id: str = Field(default="mingchu-hub-live-1", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="MQTT client")
 
 

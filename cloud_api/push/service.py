@@ -140,7 +140,11 @@ class PushService:
         scheduled: list[int] = []
         with self.db.session() as s:
             rows = s.scalars(
-                select(Notification).where(Notification.delivered_at.is_(None)).order_by(Notification.id).limit(limit)
+                select(Notification)
+                .where(Notification.delivered_at.is_(None))
+                .order_by(Notification.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)  # several hub processes never take the same row
             ).all()
             for row in rows:
                 alert = self.alert_from_notification(s, row)

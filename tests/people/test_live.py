@@ -247,7 +247,7 @@ def test_report_falls_back_to_the_latest_live_frame(
     sqlite_hub: HubContext, world: PeopleWorld, edge: FakeEdge, tmp_path: Path
 ) -> None:
     edge.answer_snapshots = False
-    cfg = people_config(tmp_path, live={**LIVE, "snapshot_timeout_s": 0.5})
+    cfg = people_config(tmp_path, live={**LIVE, "snapshot_timeout_s": 0.5, "connect_wait_s": 0.2})
     client, _ = make_client(sqlite_hub, cfg, live=True)
     with client:
         parent = login(client, world.usernames["parent_a"])
@@ -331,3 +331,35 @@ def test_snapshot_signed_by_an_unknown_key_is_not_evidence(
     with sqlite_hub.db.session() as s:
         assert s.scalars(select(Evidence).where(Evidence.case_id == r.json()["case_id"])).all() == []
         assert s.get(Case, r.json()["case_id"]) is not None  # the parent's words are kept all the same
+
+
+def test_broker_down_does_not_stop_the_api(sqlite_hub: HubContext, world: PeopleWorld, tmp_path: Path) -> None:
+    """No broker: the app still starts; live answers 'try again' (1013) and a report keeps the words."""
+    from cloud_api.people.app import build_services, install_people
+    from tests.people.servers import free_port
+
+    hub_cfg = sqlite_hub.config.model_copy(
+        update={"mqtt": sqlite_hub.config.mqtt.model_copy(update={"host": "127.0.0.1", "port": free_port()})}
+    )
+    from cloud_api.app import create_app
+
+    app = create_app(hub=sqlite_hub)
+    services = build_services(
+        sqlite_hub.db,
+        hub_cfg,
+        people_config(tmp_path, live={**LIVE, "snapshot_timeout_s": 0.5, "connect_wait_s": 0.2}),
+        storage=sqlite_hub.storage,
+        notifier=sqlite_hub.notifier,
+        taxonomy=sqlite_hub.taxonomy,
+    )
+    install_people(app, services)
+    with TestClient(app) as c:
+        parent = login(c, world.usernames["parent_a"])
+        with (
+            pytest.raises(WebSocketDisconnect) as exc,
+            c.websocket_connect(f"/api/v1/live/{world.cam}/ws", headers=parent) as ws,
+        ):
+            ws.receive_json()
+        assert exc.value.code == 1013
+        r = c.post(f"/api/v1/live/{world.cam}/report", json={"comment": "没有画面"}, headers=parent)
+        assert r.status_code == 201 and r.json()["screenshot_source"] == "none"
