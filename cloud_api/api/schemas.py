@@ -243,6 +243,12 @@ class CaseOut(Orm):
     overdue: bool = False
 
 
+class EscalationOut(Orm):
+    level: str
+    at: datetime
+    due_at: datetime
+
+
 class CaseDetail(CaseOut):
     comment: str
     reporter_name: str
@@ -250,6 +256,7 @@ class CaseDetail(CaseOut):
     evidence: list[EvidenceOut]
     timeline: list[TransitionOut]
     rectifications: list[RectificationOut]
+    escalations: list[EscalationOut]
     allowed_actions: list[str]
 
 

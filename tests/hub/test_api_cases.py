@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -248,7 +249,8 @@ def test_overdue_gets_yellow_then_red_once_each(client: TestClient, hub: HubCont
             for n in s.scalars(select(Notification).where(Notification.case_id == case_id).order_by(Notification.id))
         ]
         assert kinds == ["case_opened", "yellow_card", "red_card"]
-    assert client.get(f"/api/v1/cases/{case_id}", headers=world.auth("head_a")).json()["card"] == "red"
+    detail = client.get(f"/api/v1/cases/{case_id}", headers=world.auth("head_a")).json()
+    assert detail["card"] == "red" and [e["level"] for e in detail["escalations"]] == ["yellow", "red"]
     # a case skipped past both thresholds gets both cards in one run
     late = open_case(
         hub, world, track_id=42, violation_class="pest_intrusion", severity=1, occurred_at=now() - timedelta(days=5)
@@ -318,3 +320,40 @@ def test_openapi_documents_models_tags_and_errors(client: TestClient) -> None:
             assert op.get("tags"), f"{method} {path} has no tag"
             if path.startswith("/api/v1"):
                 assert "404" in op["responses"] or "401" in op["responses"], f"{method} {path} lacks error docs"
+
+
+def test_rectification_photo_limits(client: TestClient, hub: HubContext, world: World) -> None:
+    hub.config = hub.config.model_copy(
+        update={"rectification": hub.config.rectification.model_copy(update={"max_photo_bytes": 2048})}
+    )
+    case_id = open_case(hub, world)
+    for action in ("acknowledge", "start_rectification"):
+        move(client, world, case_id, "head_a", action)
+    url = f"/api/v1/cases/{case_id}/rectification"
+    big = jpeg(400, 400, quality=95)
+    assert len(big) > 2048
+    err = assert_error(
+        client.post(
+            url, data={"text": "x"}, files=[("photos", ("big.jpg", big, "image/jpeg"))], headers=world.auth("head_a")
+        ),
+        400,
+        "bad_image",
+    )
+    assert "exceeds the limit of 2048" in str(err["message"])
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, "GIF")
+    err = assert_error(
+        client.post(
+            url,
+            data={"text": "x"},
+            files=[("photos", ("a.jpg", gif.getvalue(), "image/jpeg"))],
+            headers=world.auth("head_a"),
+        ),
+        400,
+        "bad_image",
+    )
+    assert "GIF is not accepted" in str(err["message"])
+    assert_error(client.post(url, data={"text": "x"}, headers=world.auth("head_a")), 422, "validation_error")
+    # nothing was stored and the case did not move
+    assert client.get(f"/api/v1/cases/{case_id}", headers=world.auth("head_a")).json()["state"] == "rectifying"
+    assert not list((Path(str(hub.config.storage.root))).rglob("rectification/*"))

@@ -12,6 +12,7 @@ from cloud_api.api.deps import CurrentUser, HubDep, SessionDep
 from cloud_api.api.schemas import (
     CaseDetail,
     CaseOut,
+    EscalationOut,
     EventOut,
     EvidenceOut,
     Page,
@@ -25,6 +26,7 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models import (
     Case,
     CaseTransition,
+    Escalation,
     Evidence,
     Rectification,
     RectificationPhoto,
@@ -194,6 +196,10 @@ def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseDetail
         evidence=by_event.get(None, []) + [e for evs in events for e in evs.evidence],
         timeline=[TransitionOut.model_validate(t) for t in timeline],
         rectifications=rects,
+        escalations=[
+            EscalationOut.model_validate(e)
+            for e in session.scalars(select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id))
+        ],
         allowed_actions=allowed,
     )
 
