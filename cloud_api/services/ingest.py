@@ -225,6 +225,9 @@ class IngestService:
     def _ensure_place(self, session: Session, device: Device, event: ViolationEvent) -> str | None:
         """Auto-register canteen/room/camera named by the event inside the device's school; refuse foreign ones."""
         place = event.place
+        known = session.get(Camera, place.camera_id)
+        if known is not None and known.school_id == device.school_id and known.room_id is not None:
+            return None  # the usual case: one lookup instead of three
         canteen = session.get(Canteen, place.canteen_id)
         if canteen is None:
             session.add(
