@@ -117,8 +117,8 @@ class LiveRelay:
             viewers = [v for s in self._streams.values() for v in s.viewers]
         for viewer in viewers:
             self.leave(viewer, "shutdown")
+        self.client.disconnect()  # first, so the network loop wakes up and ends at once
         self.client.loop_stop()
-        self.client.disconnect()
 
     @property
     def connected(self) -> bool:

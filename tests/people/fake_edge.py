@@ -82,8 +82,8 @@ class FakeEdge:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
     def live_cameras(self) -> list[str]:
         with self._lock:

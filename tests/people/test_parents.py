@@ -169,3 +169,19 @@ def _wait_listeners(services: Any, user_id: int) -> None:
     while services.broker.listeners(user_id) == 0:
         assert time.monotonic() < deadline, "stream never subscribed"
         time.sleep(0.02)
+
+
+def test_install_on_hub_and_report_rate_limit(sqlite_hub: HubContext, world: PeopleWorld, tmp_path: Path) -> None:
+    """The one-line wiring for ``create_app`` works; a parent cannot flood the school head with reports."""
+    from cloud_api.app import create_app
+    from cloud_api.people.app import install_on_hub
+
+    app = create_app(hub=sqlite_hub)
+    services = install_on_hub(app, people_config(tmp_path), live=False)
+    assert services.storage is sqlite_hub.storage
+    with TestClient(app) as c:
+        parent = login(c, world.usernames["parent_a"])
+        url = f"/api/v1/live/{world.cam}/report"
+        codes = [c.post(url, json={"comment": f"第{i}次"}, headers=parent).status_code for i in range(11)]
+        assert codes == [201] * 10 + [429]
+        assert len(c.get("/api/v1/people/reports", headers=parent).json()) == 10
