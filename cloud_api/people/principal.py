@@ -19,6 +19,7 @@ from cloud_api.people.config import SessionConfig
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STAFF_ROLES = frozenset({Role.SCHOOL_HEAD, Role.CANTEEN_MANAGER})
+LAST_SEEN_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ def resolve(
             raise HTTPException(
                 403, f"CSRF check failed: send the {cfg.csrf_cookie_name} cookie value in {cfg.csrf_header}"
             )
-    row.last_seen_at = utcnow()
+    now = utcnow()
+    if (now - row.last_seen_at).total_seconds() > LAST_SEEN_EVERY_S:  # not a write on every request
+        row.last_seen_at = now
     return Principal(
         user_id=user.id,
         username=user.username,
