@@ -142,11 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except Exception as exc:
+        from edge_agent.detect import ModelMismatchError
         from edge_agent.keys import KeyFileError
+        from edge_agent.outbox import OutboxError
         from mingchu.model_registry import ModelRegistryError
 
-        if isinstance(exc, (KeyFileError, ModelRegistryError)):
-            print(str(exc), file=sys.stderr)
+        if isinstance(exc, (KeyFileError, ModelRegistryError, ModelMismatchError, OutboxError, FileNotFoundError)):
+            print(f"mingchu-edge {args.command}: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, ValueError) and "detector type" in str(exc):
+            print(f"mingchu-edge {args.command}: {exc}", file=sys.stderr)
             return 2
         raise
 

@@ -128,3 +128,67 @@ def test_detect_bad_input_exit_2(tmp_path: Path, content: bytes, capsys: pytest.
 def test_unknown_model_name_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["detect", str(ASSETS / "person.jpg"), "--model", "no-such-model"]) == 2
     assert "no-such-model" in capsys.readouterr().err
+
+
+def _run_config(tmp_path: Path, **model: object) -> Path:
+    import uuid
+
+    import yaml
+
+    cfg = yaml.safe_load((ROOT / "configs" / "edge.example.yaml").read_text(encoding="utf-8"))
+    cfg["device"]["device_id"] = f"cli-{uuid.uuid4().hex[:8]}"
+    cfg["device"]["key_file"] = str(tmp_path / "key.pem")
+    cfg["outbox"]["path"] = str(tmp_path / "outbox.sqlite3")
+    cfg["metrics"]["enabled"] = False
+    cfg["cameras"][0]["url"] = str(ASSETS / "vtest_10s.mp4")
+    cfg["model"].update(model)
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_run_with_missing_model_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _run_config(tmp_path, name=None, path=str(tmp_path / "nope.onnx"))
+    assert main(["run", "--config", str(config)]) == 2
+    assert "nope.onnx" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.mqtt
+def test_run_until_sigterm_publishes_online_then_offline(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import yaml
+
+    from mingchu.contract import decode
+    from tests.edge.conftest import broker_reachable, subscribe
+
+    if not broker_reachable():
+        pytest.skip("no MQTT broker on 127.0.0.1:1883")
+    config = _run_config(tmp_path)
+    device = yaml.safe_load(config.read_text(encoding="utf-8"))["device"]["device_id"]
+    col = subscribe(f"mingchu/v1/demo-school/{device}/status")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.cli", "run", "--config", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        states = lambda: [decode(p).message.state for _t, p, _r in col.snapshot()]  # noqa: E731
+        assert col.wait_for(lambda _m: "online" in states(), 30), "agent never came online"
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out
+        assert col.wait_for(lambda _m: states()[-1:] == ["offline"], 10)  # a clean stop says offline itself
+        assert "edge agent started: 1 camera(s)" in out and "edge agent stopped" in out
+        assert (tmp_path / "key.pem").is_file() and (tmp_path / "outbox.sqlite3").is_file()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        col.client.disconnect()
+        col.client.loop_stop()
