@@ -173,19 +173,28 @@ def free_port() -> int:
 class PrivateBroker:
     """A Mosquitto we start and stop ourselves, on a port of our own."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, extra: str = "allow_anonymous true\n") -> None:
         self.port, self.workdir = port, workdir
         self.proc: subprocess.Popen[bytes] | None = None
         self.conf = workdir / "mosquitto.conf"
-        self.conf.write_text(f"listener {port} {MQTT_HOST}\nallow_anonymous true\npersistence false\n")
+        self.configure(extra)
+
+    def configure(self, extra: str) -> None:
+        """Listener lines after ``listener``: TLS files, password file, anonymous access."""
+        # as root, mosquitto would switch to user "mosquitto", which cannot read pytest's 0700 tmp dirs
+        user = "user root\n" if os.geteuid() == 0 else ""
+        self.conf.write_text(f"persistence false\n{user}listener {self.port} {MQTT_HOST}\n{extra}")
 
     def start(self) -> PrivateBroker:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.log = self.workdir / "mosquitto.log"
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([exe, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while not broker_reachable(self.port):
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto did not start on port {self.port}")
+                tail = self.log.read_text(errors="replace")[-500:]
+                raise RuntimeError(f"mosquitto did not start on port {self.port}: {tail}")
             time.sleep(0.05)
         return self
 
