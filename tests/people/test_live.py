@@ -363,3 +363,23 @@ def test_broker_down_does_not_stop_the_api(sqlite_hub: HubContext, world: People
         assert exc.value.code == 1013
         r = c.post(f"/api/v1/live/{world.cam}/report", json={"comment": "没有画面"}, headers=parent)
         assert r.status_code == 201 and r.json()["screenshot_source"] == "none"
+
+
+def test_viewer_that_vanishes_without_bye_frees_the_stream_at_once(
+    live: tuple[TestClient, PeopleServices], world: PeopleWorld, edge: FakeEdge, sqlite_hub: HubContext
+) -> None:
+    client, _ = live
+    parent = login(client, world.usernames["parent_a"])
+    with client.websocket_connect(f"/api/v1/live/{world.cam}/ws", headers=parent) as ws:
+        _read_frame(ws)
+    started = time.monotonic()
+    _wait(lambda: "live_stop" in edge.names(), timeout=3)
+    assert time.monotonic() - started < LIVE["viewer_lease_s"]  # not merely the lease running out
+    _wait(lambda: _audit_reason(sqlite_hub) is not None, timeout=3)
+    assert _audit_reason(sqlite_hub) == "client_gone"
+
+
+def _audit_reason(hub: HubContext) -> str | None:
+    with hub.db.session() as s:
+        row = s.scalars(select(LiveViewAudit)).first()
+        return row.end_reason if row is not None and row.ended_at is not None else None

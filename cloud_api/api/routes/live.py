@@ -110,12 +110,15 @@ async def live_ws(websocket: WebSocket, camera_id: str) -> None:
     reason = "closed"
 
     async def receive() -> None:
-        while True:
-            text = await websocket.receive_text()
-            if text == "bye":
-                relay.leave(viewer, "left")
-                return
-            relay.touch(viewer)
+        try:
+            while True:
+                text = await websocket.receive_text()
+                if text == "bye":
+                    relay.leave(viewer, "left")
+                    return
+                relay.touch(viewer)
+        except (WebSocketDisconnect, RuntimeError, KeyError):  # gone without "bye": free the stream now
+            relay.leave(viewer, "client_gone")
 
     async def recheck() -> None:
         while True:
@@ -143,7 +146,8 @@ async def live_ws(websocket: WebSocket, camera_id: str) -> None:
             task.cancel()
         relay.leave(viewer, reason)
         reason = viewer.ended or reason
-        await run_in_threadpool(_audit_end, services, audit_id, reason, frames, sent)
+        # shielded: when the server cancels this handler (client gone, shutdown) the audit row still closes
+        await asyncio.shield(run_in_threadpool(_audit_end, services, audit_id, reason, frames, sent))
 
 
 async def _send_frame(ws: WebSocket, frame: FrameOut) -> None:
