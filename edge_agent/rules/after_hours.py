@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from edge_agent.detections import Detections
-from edge_agent.rules.base import Observation, Rule, Violation, large_enough
+from edge_agent.rules.base import Observation, Rule, Violation, best_track, large_enough
 from edge_agent.zones import Zone
 
 
@@ -31,6 +31,5 @@ class AfterHoursRule(Rule):
         out = []
         for key, duration in self.episodes.update(active, frame.monotonic_s):
             zone, dets = found[key]
-            track = int(dets.track_ids[int(dets.scores.argmax())])
-            out.append(self._violation(obs, zone, track if track >= 0 else None, duration, dets, "after hours"))
+            out.append(self._violation(obs, zone, best_track(dets), duration, dets, "after hours"))
         return out

@@ -184,6 +184,15 @@ def large_enough(detections: Detections, frame: Frame, min_area: float) -> Detec
     return detections[detections.areas >= min_area * frame.width * frame.height]
 
 
+def best_track(detections: Detections) -> int | None:
+    """Track id of the highest-scoring box that has one (new tracks are unconfirmed, id -1)."""
+    tracked = detections.track_ids >= 0
+    if not tracked.any():
+        return None
+    scores = np.where(tracked, detections.scores, -1.0)
+    return int(detections.track_ids[int(scores.argmax())])
+
+
 def containment(parts: Detections, people: Detections) -> npt.NDArray[np.float32]:
     """Matrix [part, person]: fraction of each part box lying inside each person box."""
     if len(parts) == 0 or len(people) == 0:

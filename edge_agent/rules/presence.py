@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from edge_agent.detections import Detections
-from edge_agent.rules.base import Observation, Rule, Violation, large_enough
+from edge_agent.rules.base import Observation, Rule, Violation, best_track, large_enough
 from edge_agent.zones import Zone
 
 
@@ -27,7 +27,5 @@ class PresenceRule(Rule):
         out = []
         for key, duration in self.episodes.update(active, frame.monotonic_s):
             zone, dets = in_zone[key]
-            best = int(dets.scores.argmax())
-            track = int(dets.track_ids[best])
-            out.append(self._violation(obs, zone, track if track >= 0 else None, duration, dets))
+            out.append(self._violation(obs, zone, best_track(dets), duration, dets))
         return out

@@ -228,6 +228,15 @@ def test_disabled_class_builds_no_rule(tmp_path: Path) -> None:
     assert len(rules) == 10
 
 
+def test_event_names_a_confirmed_track_not_a_new_one(tmp_path: Path) -> None:
+    rules = rules_for(tmp_path, pest_intrusion={"min_duration_s": 0.5})
+    scripted = Detections.from_lists([(10, 10, 60, 60), (100, 10, 160, 60)], [0.95, 0.6], ["cat", "cat"], [-1, 5])
+    found = run(rules, 2, scripted)
+    assert found[0].track_id == 5  # the unconfirmed box scores higher but has no id yet
+    untracked = run(rules_for(tmp_path, pest_intrusion={"min_duration_s": 0.5}), 2, dets(("cat", (1, 1, 50, 50), -1)))
+    assert untracked[0].track_id is None
+
+
 def test_evidence_frame_time_is_kept(tmp_path: Path) -> None:
     rules = rules_for(tmp_path, pest_intrusion={"min_duration_s": 1})
     found = run(rules, 2, dets(("dog", (10, 10, 100, 100), 1)))
