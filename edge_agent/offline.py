@@ -132,7 +132,7 @@ def analyse(
             drawn = _draw(annotator, image, dets, violations, t)
             if is_image:
                 out_dir.mkdir(parents=True, exist_ok=True)
-                target = out_dir / f"{path.stem}_annotated.jpg"
+                target = out_dir / f"{path.stem}_annotated.png"
                 cv2.imwrite(str(target), drawn)
                 outputs.append(target)
             else:

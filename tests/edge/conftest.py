@@ -68,9 +68,8 @@ class ScriptedDetector:
         self.script, self.calls = script, 0
 
     def detect(self, image_bgr: object) -> Detections:
-        out = self.script(self.calls)
         self.calls += 1
-        return out
+        return self.script(self.calls - 1)
 
 
 class FakeSource:

@@ -97,7 +97,7 @@ def test_detect_image_prints_json_lines_and_writes_picture(tmp_path: Path) -> No
     x1, y1, x2, y2 = person["box"]
     assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 424 and 0 < person["score"] <= 1
     assert "pest_intrusion" in {v["class"] for v in records[0]["violations"]}  # a dog in a prep room
-    assert (tmp_path / "person_annotated.jpg").stat().st_size > 10_000
+    assert (tmp_path / "person_annotated.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow
