@@ -55,7 +55,12 @@ class IngestWorker:
     ) -> None:
         self.service, self.mqtt_config, self.ingest_config, self.metrics = service, mqtt_config, ingest_config, metrics
         self.before_ack = before_ack
-        self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()
+        # Packet ids are per connection: a message received on an earlier connection is never acked on a
+        # later one (its id may by then name another message). If the broker kept our session it resends
+        # those messages itself, so the stale local copies are skipped (``_redelivered_below``).
+        self._generation = 0
+        self._redelivered_below = 0
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,10 +124,13 @@ class IngestWorker:
 
     # --- paho callbacks (network thread) ------------------------------------------------------------------------
 
-    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: object, flags: Any, reason: object, _p: object = None) -> None:
         if getattr(reason, "is_failure", False):
             log.error("ingest: broker refused connection: %s", reason)
             return
+        self._generation += 1
+        if getattr(flags, "session_present", False):
+            self._redelivered_below = self._generation
         client.subscribe(subscriptions(self.mqtt_config))
         log.info(
             "ingest: connected as %s, subscribed (share group %s)",
@@ -145,15 +153,18 @@ class IngestWorker:
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         self.metrics.pending.inc()
-        self._queue.put(message)
+        self._queue.put((self._generation, message))
 
     # --- handler thread -----------------------------------------------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                message = self._queue.get(timeout=0.2)
+                generation, message = self._queue.get(timeout=0.2)
             except queue.Empty:
+                continue
+            if generation < self._redelivered_below:
+                self.metrics.pending.dec()  # the broker resends it on the current connection
                 continue
             outcome = self._handle_with_retry(message)
             if outcome is None:
@@ -164,9 +175,9 @@ class IngestWorker:
                 except Exception:
                     log.exception("before_ack hook failed")
                     return
-            if message.qos > 0:
+            if message.qos > 0 and generation == self._generation:
                 self.client.ack(message.mid, message.qos)
-            self.acked += 1
+                self.acked += 1
             self.metrics.pending.dec()
 
     def _handle_with_retry(self, message: mqtt.MQTTMessage) -> Outcome | None:

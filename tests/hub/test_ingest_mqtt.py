@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -273,3 +274,36 @@ def test_two_workers_share_the_load(hub: HubContext, mworld: World, publisher: P
     finally:
         a.stop()
         b.stop()
+
+
+def test_reconnect_while_handling_never_acks_across_connections(
+    hub: HubContext, mworld: World, publisher: Publisher
+) -> None:
+    """A message held while the connection drops is not acked on the new connection; the broker's resend is."""
+    client_id, group = _ids()
+    release = threading.Event()
+    seen: list[str] = []
+
+    def hold(message: mqtt.MQTTMessage, outcome: Any) -> None:
+        if message.topic == mworld.topic():
+            seen.append(outcome.outcome)
+            if len(seen) == 1:
+                release.wait(20)
+
+    worker = make_worker(hub, client_id, group, before_ack=hold, schools=(mworld.school_a,))
+    try:
+        publisher.publish(mworld.topic(), mworld.event()[0])
+        wait_for(lambda: seen == ["accepted"], 20, what="first copy committed and held")
+        acked_before = worker.acked
+        sock = worker.client.socket()
+        assert sock is not None
+        sock.close()  # the connection drops while the message is between commit and ack
+        wait_for(lambda: not worker.connected, 10, what="disconnect noticed")
+        wait_for(lambda: worker.connected, 20, what="reconnected with the session")
+        release.set()
+        wait_for(lambda: seen == ["accepted", "duplicate"], 20, what="the broker's resend handled")
+        wait_for(lambda: worker.acked == acked_before + 1, 10, what="exactly the resend acked")
+    finally:
+        release.set()
+        worker.stop()
+    assert cases(hub, mworld.school_a) == 1
