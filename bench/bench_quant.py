@@ -99,8 +99,8 @@ def main() -> int:
     body = f"""{HEADING}
 
 `kitchen-demo-yolo11n-320` (ultralytics YOLO11n, 320x320, 19 classes) fp32 vs static int8 QDQ
-(onnxruntime {ort.__version__} `quantize_static`, per-channel weights, MinMax calibration on {a.calibration}
-train images, box-decoding tail left in float). Both through the edge `YoloDetector`, {a.threads} intra-op
+(onnxruntime {ort.__version__} `quantize_static`, per-channel weights, MinMax calibration on
+{a.calibration} train images, box-decoding tail left in float; `--int8` reuses the file `mingchu-model quantize` made). Both through the edge `YoloDetector`, {a.threads} intra-op
 thread, {len(times["fp32"])} frames each from the `{a.split}` split of the synthetic set, interleaved frame by
 frame. mAP50 on the same split ({a.split}). Machine: x86_64, 2 logical CPUs shared with other jobs (1-min load
 average {load_before:.1f} before, {load_after:.1f} after): absolute times move with load, the ratio less so.
@@ -115,8 +115,10 @@ Rule: the int8 file ships only if it loses < 1 point of mAP50 — {"kept" if dro
 Command:
 
 ```sh
-.venv/bin/python bench/bench_quant.py --dataset <synthetic dataset> --write-docs
+.venv/bin/python bench/{" ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
 ```
+
+The dataset is the synthetic set of `models/cards/kitchen-demo.md` (same commands, same sha256).
 """
     print(body)
     if a.write_docs:

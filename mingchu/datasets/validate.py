@@ -47,8 +47,8 @@ def validate_dataset(root: Path, vocabulary: Vocabulary | None = None) -> Report
     names = info.names
     if vocabulary is not None:
         unknown = [n for n in names if n not in vocabulary.names]
-        for n in unknown:
-            report.issues.append(Issue(root / DATASET_YAML, 0, f"class {n!r} is not in the vocabulary"))
+        for name in unknown:
+            report.issues.append(Issue(root / DATASET_YAML, 0, f"class {name!r} is not in the vocabulary"))
     images = list_images(root)
     if not images:
         report.issues.append(Issue(root / "images", 0, "no images found"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -102,9 +104,9 @@ def quantize(args: argparse.Namespace) -> dict[str, object]:
     out = args.out or args.model.with_name(args.model.stem + "-int8.onnx")
     calib = split_images(args.dataset, "train")[: args.calibration]
     quantize_static_int8(args.model, out, calib)
-    work = out.parent / f".eval-{out.stem}"
-    fp32 = evaluate(args.model, args.dataset, args.split, work / "fp32")
-    int8 = evaluate(out, args.dataset, args.split, work / "int8")
+    with tempfile.TemporaryDirectory() as work:
+        fp32 = evaluate(args.model, args.dataset, args.split, Path(work) / "fp32")
+        int8 = evaluate(out, args.dataset, args.split, Path(work) / "int8")
     d = decide(fp32.map50, int8.map50, out, args.max_drop)
     return {
         "fp32_map50": round(d.fp32_map50, 4),

@@ -25,7 +25,7 @@ from mingchu.modelkit.metrics import DetectionEval
 @dataclass(frozen=True)
 class EvalResult:
     map50: float
-    per_class: dict[str, dict[str, float | int]]
+    per_class: dict[str, dict[str, float | int | None]]
     n_images: int
     median_ms: float
     summary_path: Path
@@ -83,25 +83,15 @@ def _write(
     out.mkdir(parents=True, exist_ok=True)
     per = ev.per_class()
     mean = ev.map50()
-    present = [k for k, v in per.items() if int(v["n_gt"]) > 0]  # type: ignore[call-overload]
-    bar_chart(
-        present,
-        [float(per[k]["ap50"]) for k in present],  # type: ignore[arg-type]
-        f"AP50 per class — {model.name} on {split} (mAP50 {mean:.3f})",
-        out / "per_class_ap50.png",
-        "{:.3f}",
-    )
-    curves = {k: (per[k]["recall"], per[k]["precision"], float(per[k]["ap50"])) for k in present}  # type: ignore[arg-type]
-    pr_curves(curves, f"PR curves (IoU 0.5) — {model.name}", out / "pr_curves.png")  # type: ignore[arg-type]
-    confusion_matrix(
-        ev.confusion, [*ev.names, "background"], f"Confusion @conf {ev.confusion_conf}", out / "confusion_matrix.png"
-    )
-    table = {
-        k: {
-            "ap50": None if not np.isfinite(float(v["ap50"])) else round(float(v["ap50"]), 4),  # type: ignore[arg-type]
-            "n_gt": v["n_gt"],
-            "n_pred": v["n_pred"],
-        }
+    present = [k for k, v in per.items() if v.n_gt > 0]
+    title = f"AP50 per class — {model.name} on {split} (mAP50 {mean:.3f})"
+    bar_chart(present, [per[k].ap50 for k in present], title, out / "per_class_ap50.png", "{:.3f}")
+    curves = {k: (per[k].recall, per[k].precision, per[k].ap50) for k in present}
+    pr_curves(curves, f"PR curves (IoU 0.5) — {model.name}", out / "pr_curves.png")
+    names = [*ev.names, "background"]
+    confusion_matrix(ev.confusion, names, f"Confusion @conf {ev.confusion_conf}", out / "confusion_matrix.png")
+    table: dict[str, dict[str, float | int | None]] = {
+        k: {"ap50": round(v.ap50, 4) if np.isfinite(v.ap50) else None, "n_gt": v.n_gt, "n_pred": v.n_pred}
         for k, v in per.items()
     }
     summary = {
@@ -115,4 +105,4 @@ def _write(
     }
     path = out / "summary.json"
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    return EvalResult(mean, table, n, median_ms, path)  # type: ignore[arg-type]
+    return EvalResult(mean, table, n, median_ms, path)

@@ -68,6 +68,17 @@ def average_precision(tp: npt.NDArray[np.bool_], scores: npt.NDArray[np.floating
     return ap, recall, precision
 
 
+@dataclass(frozen=True)
+class ClassResult:
+    """AP50 and the PR curve of one class; ``ap50`` is NaN when the class has no ground truth."""
+
+    ap50: float
+    recall: F
+    precision: F
+    n_gt: int
+    n_pred: int
+
+
 @dataclass
 class DetectionEval:
     """Accumulates predictions and ground truth image by image, then summarises."""
@@ -127,25 +138,19 @@ class DetectionEval:
         for p in np.flatnonzero(free_p):
             self.confusion[bg, pc[p]] += 1
 
-    def per_class(self) -> dict[str, dict[str, object]]:
+    def per_class(self) -> dict[str, ClassResult]:
         """AP, PR curve, support and prediction count per class."""
         tp = np.concatenate(self._tp) if self._tp else np.zeros(0, bool)
         scores = np.concatenate(self._scores) if self._scores else np.zeros(0)
         cls = np.concatenate(self._cls) if self._cls else np.zeros(0, np.int64)
-        out: dict[str, dict[str, object]] = {}
+        out: dict[str, ClassResult] = {}
         for c, name in enumerate(self.names):
             sel = cls == c
             ap, recall, precision = average_precision(tp[sel], scores[sel], int(self._n_gt[c]))
-            out[name] = {
-                "ap50": ap,
-                "recall": recall,
-                "precision": precision,
-                "n_gt": int(self._n_gt[c]),
-                "n_pred": int(sel.sum()),
-            }
+            out[name] = ClassResult(ap, recall, precision, int(self._n_gt[c]), int(sel.sum()))
         return out
 
     def map50(self) -> float:
         """Mean AP over classes that have ground truth (NaN when nothing was labelled)."""
-        aps = [float(v["ap50"]) for v in self.per_class().values() if int(v["n_gt"]) > 0]  # type: ignore[call-overload]
+        aps = [r.ap50 for r in self.per_class().values() if r.n_gt > 0]
         return float(np.mean(aps)) if aps else float("nan")

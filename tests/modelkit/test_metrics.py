@@ -38,9 +38,9 @@ def test_no_predictions_score_zero() -> None:
 def test_wrong_class_and_duplicates_are_false_positives() -> None:
     ev = _ev([([0, 0, 10, 10], 0.9, 1), ([20, 20, 40, 40], 0.8, 1), ([20, 20, 40, 40], 0.7, 1)])
     per = ev.per_class()
-    assert per["a"]["ap50"] == 0.0
+    assert per["a"].ap50 == 0.0
     # class b: TP at 0.8, FP at 0.9 (wrong place) and 0.7 (duplicate) → precision 1/2 at recall 1
-    assert per["b"]["ap50"] == pytest.approx(0.5)
+    assert per["b"].ap50 == pytest.approx(0.5)
     assert ev.map50() == pytest.approx(0.25)
     assert ev.confusion[0, 1] == 1  # an "a" object mistaken for "b"
 
@@ -48,8 +48,8 @@ def test_wrong_class_and_duplicates_are_false_positives() -> None:
 def test_half_recall_and_low_iou() -> None:
     ev = _ev([([0, 0, 10, 10], 0.9, 0), ([52, 0, 70, 10], 0.8, 0), ([20, 20, 40, 40], 0.5, 1)])
     per = ev.per_class()
-    assert per["a"]["ap50"] == pytest.approx(0.5)  # second box IoU 8/18 < 0.5 → FP, recall stops at 1/2
-    assert per["b"]["ap50"] == pytest.approx(1.0)
+    assert per["a"].ap50 == pytest.approx(0.5)  # second box IoU 8/18 < 0.5 → FP, recall stops at 1/2
+    assert per["b"].ap50 == pytest.approx(1.0)
 
 
 def test_ranking_matters() -> None:
