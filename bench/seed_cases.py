@@ -91,7 +91,7 @@ def insert_sql(schools: int, cameras: int, days: int) -> str:
     FROM (
       SELECT g, ts, ci, rc, 'sch-' || lpad(si::text, 5, '0') AS school,
              CASE WHEN rc < (CASE WHEN ts < :end - interval '7 days' THEN 0.97 ELSE 0.6 END) OR rc > 0.99
-                  THEN LEAST(ts + (0.25 + rh * rh * 100) * interval '1 hour', :end) END AS closed
+                  THEN LEAST(ts + (0.25 + rh * rh * 100) * interval '1 hour', :end - interval '1 hour') END AS closed
       FROM (
         SELECT g,
                :end - random() * interval '{days} days' AS ts,

@@ -12,7 +12,23 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Date, Float, Index, Integer, String, and_, case, delete, func, insert, select, true, tuple_
+from sqlalchemy import (
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cloud_api.analytics.periods import DEFAULT_ZONE, Period
@@ -41,6 +57,18 @@ class SchoolDayRollup(Base):
     close_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class SchoolMonthRollup(Base):
+    """The same counters summed per local calendar month (``month`` is its first day), for long ranges."""
+
+    __tablename__ = "analytics_school_month"
+    school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    close_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class RollupState(Base):
     """How far the rollup has read ``cases.updated_at``."""
 
@@ -50,18 +78,22 @@ class RollupState(Base):
     refreshed_at: Mapped[datetime]
 
 
-# Indexes the analytics need on the core ``cases`` table (created by migration 0020):
-# recompute one school's day, find rows changed since the watermark, count open cases live.
+# Indexes the analytics need on the core ``cases`` table (created by migration 0020): recompute one school's
+# day, find rows changed since the watermark, and count open cases live from a small partial index
+# (on PostgreSQL it also carries deadline and state, so overdue counts are index-only scans).
 CASE_INDEXES = (
     Index("ix_cases_school_id_first_seen_at", Case.school_id, Case.first_seen_at),
     Index("ix_cases_updated_at", Case.updated_at),
     Index(
-        "ix_cases_open_first_seen_at",
+        "ix_cases_open_school_id_first_seen_at",
+        Case.school_id,
         Case.first_seen_at,
+        postgresql_include=["deadline_at", "state"],
         postgresql_where=Case.closed_at.is_(None),
         sqlite_where=Case.closed_at.is_(None),
     ),
 )
+_COUNTERS = ("total", "closed", "closed_on_time", "close_seconds")
 
 
 def _aggregate(where: Any) -> Any:
@@ -82,41 +114,75 @@ def _aggregate(where: Any) -> Any:
     )
 
 
-def _insert_from(session: Session, where: Any) -> int:
-    cols = ["school_id", "day", "total", "closed", "closed_on_time", "close_seconds"]
-    result = session.execute(insert(SchoolDayRollup).from_select(cols, _aggregate(where)))
-    return int(getattr(result, "rowcount", 0) or 0)
+def _insert_days(session: Session, where: Any) -> None:
+    session.execute(insert(SchoolDayRollup).from_select(["school_id", "day", *_COUNTERS], _aggregate(where)))
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _insert_month(session: Session, month: date, schools: list[str] | None) -> None:
+    """(Re)build one month's rows from the daily rows (all schools, or the given ones)."""
+    conds = [SchoolDayRollup.day >= month, SchoolDayRollup.day < _next_month(month)]
+    if schools is not None:
+        session.execute(
+            delete(SchoolMonthRollup).where(SchoolMonthRollup.month == month, SchoolMonthRollup.school_id.in_(schools))
+        )
+        conds.append(SchoolDayRollup.school_id.in_(schools))
+    sums = [func.sum(getattr(SchoolDayRollup, c)) for c in _COUNTERS]
+    query = select(SchoolDayRollup.school_id, literal(month, Date), *sums).where(*conds)
+    session.execute(
+        insert(SchoolMonthRollup).from_select(
+            ["school_id", "month", *_COUNTERS], query.group_by(SchoolDayRollup.school_id)
+        )
+    )
 
 
 def rebuild_rollup(session: Session, now: datetime) -> int:
-    """Recompute everything (first run, or after bulk imports that bypass ``updated_at``); returns rows."""
+    """Recompute everything (first run, or after bulk imports that bypass ``updated_at``); returns day rows."""
+    session.execute(delete(SchoolMonthRollup))
     session.execute(delete(SchoolDayRollup))
-    rows = _insert_from(session, true())
+    _insert_days(session, true())
+    first, last = session.execute(select(func.min(SchoolDayRollup.day), func.max(SchoolDayRollup.day))).one()
+    if first is not None:
+        month = _as_date(first).replace(day=1)
+        while month <= _as_date(last):
+            _insert_month(session, month, None)
+            month = _next_month(month)
     _set_state(session, now - OVERLAP, now)
-    return rows
+    return int(session.execute(select(func.count()).select_from(SchoolDayRollup)).scalar_one())
 
 
-def refresh_rollup(session: Session, now: datetime) -> int:
-    """Recompute the (school, day) pairs touched since the last refresh; returns how many pairs."""
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def refresh_rollup(session: Session, now: datetime, chunk: int = 200) -> int:
+    """Recompute the (school, day) pairs touched since the last refresh, then their months; returns the pairs.
+
+    Set-based: one DELETE and one INSERT … SELECT per ``chunk`` pairs (OR of index ranges), one per month.
+    """
     state = session.get(RollupState, _STATE_KEY)
     if state is None:
         rebuild_rollup(session, now)
         return -1
-    since = state.watermark
     day = local_date(Case.first_seen_at, ROLLUP_ZONE)
-    touched = session.execute(select(Case.school_id, day).where(Case.updated_at > since).distinct()).all()
-    keys = [(school, d if isinstance(d, date) else date.fromisoformat(str(d))) for school, d in touched]
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        session.execute(
-            delete(SchoolDayRollup).where(tuple_(SchoolDayRollup.school_id, SchoolDayRollup.day).in_(chunk))
-        )
-        for school, d in chunk:
-            period = Period.day(d, ROLLUP_ZONE)
-            _insert_from(
-                session,
-                and_(Case.school_id == school, Case.first_seen_at >= period.start, Case.first_seen_at < period.end),
-            )
+    touched = session.execute(select(Case.school_id, day).where(Case.updated_at > state.watermark).distinct()).all()
+    keys = sorted((school, _as_date(d)) for school, d in touched)
+    for i in range(0, len(keys), chunk):
+        part = keys[i : i + chunk]
+        session.execute(delete(SchoolDayRollup).where(tuple_(SchoolDayRollup.school_id, SchoolDayRollup.day).in_(part)))
+        ranges = []
+        for school, d in part:
+            p = Period.day(d, ROLLUP_ZONE)
+            ranges.append(and_(Case.school_id == school, Case.first_seen_at >= p.start, Case.first_seen_at < p.end))
+        _insert_days(session, or_(*ranges))
+    months: dict[date, set[str]] = {}
+    for school, d in keys:
+        months.setdefault(d.replace(day=1), set()).add(school)
+    for month, schools in sorted(months.items()):
+        _insert_month(session, month, sorted(schools))
     _set_state(session, now - OVERLAP, now)
     return len(keys)
 
@@ -130,59 +196,79 @@ def _set_state(session: Session, watermark: datetime, now: datetime) -> None:
     session.flush()
 
 
+def split_period(period: Period) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """(day ranges, month range): whole calendar months inside the period come from the monthly table."""
+    first_full = period.first if period.first.day == 1 else _next_month(period.first)
+    last_full = first_full
+    while _next_month(last_full) - timedelta(days=1) <= period.last:
+        last_full = _next_month(last_full)
+    if last_full == first_full:  # no whole month inside
+        return [(period.first, period.last)], None
+    days = []
+    if period.first < first_full:
+        days.append((period.first, first_full - timedelta(days=1)))
+    if last_full <= period.last:
+        days.append((last_full, period.last))
+    months_last = date(last_full.year - (last_full.month == 1), (last_full.month - 2) % 12 + 1, 1)
+    return days, (first_full, months_last)
+
+
 def rollup_is_fresh(session: Session, now: datetime) -> bool:
     state = session.get(RollupState, _STATE_KEY)
     return state is not None and now - state.refreshed_at <= FRESH_FOR
 
 
-def _live_overdue(session: Session, key: Any, period: Period, scope: Scope, now: datetime) -> dict[str, int]:
+def _live_overdue(session: Session, group_by: str, period: Period, scope: Scope, now: datetime) -> dict[str, int]:
+    """Overdue depends on "now", so it is counted live from the partial index of open cases."""
+    key = Case.school_id if group_by == "school" else School.district_id
+    query = select(key, func.count()).select_from(Case)
+    if group_by == "district" or scope.district_id:
+        query = query.join(School, School.id == Case.school_id)
     rows = session.execute(
-        select(key, func.count())
-        .select_from(Case)
-        .join(School, School.id == Case.school_id)
-        .where(
+        query.where(
             Case.closed_at.is_(None),
             Case.first_seen_at >= period.start,
             Case.first_seen_at < period.end,
             Case.state.in_([s.value for s in OWING_STATES]),
             Case.deadline_at < now,
             scope.case_filter(),
-        )
-        .group_by(key)
+        ).group_by(key)
     ).all()
     return {str(k): int(n) for k, n in rows}
+
+
+def _sum_rollup(
+    session: Session, table: Any, column: Any, ranges: list[tuple[date, date]], group_by: str, scope: Scope
+) -> list[Any]:
+    key = table.school_id if group_by == "school" else School.district_id
+    conds: list[Any] = [or_(*[and_(column >= lo, column <= hi) for lo, hi in ranges])]
+    if scope.district_id:
+        conds.append(School.district_id == scope.district_id)
+    if scope.school_id:
+        conds.append(table.school_id == scope.school_id)
+    query = select(key, *[func.sum(getattr(table, c)) for c in _COUNTERS]).where(*conds)
+    if group_by == "district" or scope.district_id:
+        query = query.join(School, School.id == table.school_id)
+    return list(session.execute(query.group_by(key)).all())
 
 
 def rollup_counts(
     session: Session, group_by: Literal["school", "district"], period: Period, scope: Scope, now: datetime
 ) -> dict[str, Counts]:
-    """Same result as ``stats.counts_by`` for school/district, read from the rollup plus live overdue counts."""
+    """Same result as ``stats.counts_by`` for school/district: whole months from the monthly table, the
+    remaining days from the daily table, overdue live from ``cases``."""
     if period.zone != ROLLUP_ZONE:
         raise ValueError(f"the rollup is kept in {ROLLUP_ZONE}; query {period.zone} from cases instead")
-    key = SchoolDayRollup.school_id if group_by == "school" else School.district_id
-    conds = [SchoolDayRollup.day >= period.first, SchoolDayRollup.day <= period.last]
-    if scope.district_id:
-        conds.append(School.district_id == scope.district_id)
-    if scope.school_id:
-        conds.append(SchoolDayRollup.school_id == scope.school_id)
-    rows = session.execute(
-        select(
-            key.label("key"),
-            func.sum(SchoolDayRollup.total),
-            func.sum(SchoolDayRollup.closed),
-            func.sum(SchoolDayRollup.closed_on_time),
-            func.sum(SchoolDayRollup.close_seconds),
+    day_ranges, month_range = split_period(period)
+    rows = _sum_rollup(session, SchoolDayRollup, SchoolDayRollup.day, day_ranges, group_by, scope) if day_ranges else []
+    if month_range is not None:
+        rows += _sum_rollup(session, SchoolMonthRollup, SchoolMonthRollup.month, [month_range], group_by, scope)
+    out: dict[str, Counts] = {}
+    for k, t, c, o, secs in rows:
+        out.setdefault(str(k), Counts()).add(
+            Counts(total=int(t or 0), closed=int(c or 0), closed_on_time=int(o or 0), close_seconds=float(secs or 0))
         )
-        .join(School, School.id == SchoolDayRollup.school_id)
-        .where(*conds)
-        .group_by(key)
-    ).all()
-    overdue = _live_overdue(session, Case.school_id if group_by == "school" else School.district_id, period, scope, now)
-    out = {
-        str(k): Counts(total=int(t), closed=int(c), closed_on_time=int(o), close_seconds=float(s or 0))
-        for k, t, c, o, s in rows
-    }
-    for k, n in overdue.items():
+    for k, n in _live_overdue(session, group_by, period, scope, now).items():
         out.setdefault(k, Counts()).overdue = n
     return out
 

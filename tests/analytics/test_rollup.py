@@ -16,6 +16,7 @@ from cloud_api.analytics.rollup import (
     rollup_counts,
     rollup_daily,
     rollup_is_fresh,
+    split_period,
 )
 from cloud_api.analytics.stats import counts_by
 from cloud_api.analytics.trends import daily_counts
@@ -27,21 +28,47 @@ MARCH = Period.month(2026, 3)
 SCOPES = [Scope(), Scope(district_id="d1"), Scope(school_id="s3")]
 
 
-@pytest.mark.parametrize("scope", SCOPES)
-def test_rollup_matches_raw(session: Session, scope: Scope) -> None:
+PERIODS = [
+    MARCH,  # one whole month: monthly table only
+    Period(date(2026, 2, 20), date(2026, 4, 2)),  # days + a month + days
+    Period(date(2026, 3, 2), date(2026, 3, 20)),  # days only
+    Period(date(2026, 2, 1), date(2026, 4, 30)),  # three months
+]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "days", "months"),
+    [
+        ("2026-03-01", "2026-03-31", [], ("2026-03-01", "2026-03-01")),
+        ("2026-02-20", "2026-04-02", [("2026-02-20", "2026-02-28"), ("2026-04-01", "2026-04-02")], ("2026-03-01",) * 2),
+        ("2026-03-05", "2026-03-20", [("2026-03-05", "2026-03-20")], None),
+        ("2026-03-31", "2026-05-01", [("2026-03-31", "2026-03-31"), ("2026-05-01", "2026-05-01")], ("2026-04-01",) * 2),
+        ("2025-12-01", "2026-01-31", [], ("2025-12-01", "2026-01-01")),
+        ("2026-02-02", "2026-03-30", [("2026-02-02", "2026-03-30")], None),
+    ],
+)
+def test_split_period(first: str, last: str, days: list[tuple[str, str]], months: tuple[str, str] | None) -> None:
+    got_days, got_months = split_period(Period(date.fromisoformat(first), date.fromisoformat(last)))
+    assert [(a.isoformat(), b.isoformat()) for a, b in got_days] == days
+    assert (None if got_months is None else tuple(m.isoformat() for m in got_months)) == months
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=lambda p: f"{p.first}_{p.last}")
+@pytest.mark.parametrize("scope", SCOPES, ids=lambda s: f"{s.district_id}-{s.school_id}")
+def test_rollup_matches_raw(session: Session, scope: Scope, period: Period) -> None:
     rebuild_rollup(session, NOW)
     for group_by in ("school", "district"):
-        raw = counts_by(session, group_by, MARCH, scope, NOW)  # type: ignore[arg-type]
-        rolled = rollup_counts(session, group_by, MARCH, scope, NOW)  # type: ignore[arg-type]
+        raw = counts_by(session, group_by, period, scope, NOW)  # type: ignore[arg-type]
+        rolled = rollup_counts(session, group_by, period, scope, NOW)  # type: ignore[arg-type]
         assert {k: (c.total, c.closed, c.closed_on_time, c.overdue) for k, c in rolled.items()} == {
             k: (c.total, c.closed, c.closed_on_time, c.overdue) for k, c in raw.items()
         }
         for k in raw:
             assert rolled[k].close_seconds == pytest.approx(raw[k].close_seconds)
-    ranked = rank_schools(session, MARCH, scope, NOW, counts=rollup_counts(session, "school", MARCH, scope, NOW))
-    assert ranked == rank_schools(session, MARCH, scope, NOW)
-    raw_days = {d: c.total for d, c in daily_counts(session, MARCH, scope, NOW).items()}
-    assert {d: c.total for d, c in rollup_daily(session, MARCH, scope, NOW).items()} == raw_days
+    ranked = rank_schools(session, period, scope, NOW, counts=rollup_counts(session, "school", period, scope, NOW))
+    assert ranked == rank_schools(session, period, scope, NOW)
+    raw_days = {d: c.total for d, c in daily_counts(session, period, scope, NOW).items()}
+    assert {d: c.total for d, c in rollup_daily(session, period, scope, NOW).items()} == raw_days
 
 
 def test_rollup_rows_use_local_days(session: Session) -> None:
@@ -88,8 +115,8 @@ def test_migration_0020_up_and_down(database: Database) -> None:
     Base.metadata.drop_all(engine)
     migrations.upgrade(engine, "0020")
     insp = inspect(engine)
-    assert {"analytics_school_day", "analytics_rollup_state"} <= set(insp.get_table_names())
-    assert {"ix_cases_school_id_first_seen_at", "ix_cases_updated_at", "ix_cases_open_first_seen_at"} <= {
+    assert {"analytics_school_day", "analytics_school_month", "analytics_rollup_state"} <= set(insp.get_table_names())
+    assert {"ix_cases_school_id_first_seen_at", "ix_cases_updated_at", "ix_cases_open_school_id_first_seen_at"} <= {
         ix["name"] for ix in insp.get_indexes("cases")
     }
     migrations.downgrade(engine, "0010")

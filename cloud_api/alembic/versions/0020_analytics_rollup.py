@@ -1,4 +1,4 @@
-"""Analytics: daily school rollup, its refresh watermark, and indexes on cases for rankings and refresh.
+"""Analytics: daily and monthly school rollups, their refresh watermark, and indexes on cases for rankings and refresh.
 
 Revision ID: 0020
 Revises: 0010
@@ -29,6 +29,17 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_analytics_school_day_day"), "analytics_school_day", ["day"], unique=False)
     op.create_table(
+        "analytics_school_month",
+        sa.Column("school_id", sa.String(length=64), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("closed", sa.Integer(), nullable=False),
+        sa.Column("closed_on_time", sa.Integer(), nullable=False),
+        sa.Column("close_seconds", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("school_id", "month", name=op.f("pk_analytics_school_month")),
+    )
+    op.create_index(op.f("ix_analytics_school_month_month"), "analytics_school_month", ["month"], unique=False)
+    op.create_table(
         "analytics_rollup_state",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("watermark", sa.DateTime(timezone=True), nullable=False),
@@ -38,19 +49,22 @@ def upgrade() -> None:
     op.create_index("ix_cases_school_id_first_seen_at", "cases", ["school_id", "first_seen_at"], unique=False)
     op.create_index("ix_cases_updated_at", "cases", ["updated_at"], unique=False)
     op.create_index(
-        "ix_cases_open_first_seen_at",
+        "ix_cases_open_school_id_first_seen_at",
         "cases",
-        ["first_seen_at"],
+        ["school_id", "first_seen_at"],
         unique=False,
+        postgresql_include=["deadline_at", "state"],
         postgresql_where=sa.text("closed_at IS NULL"),
         sqlite_where=sa.text("closed_at IS NULL"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_cases_open_first_seen_at", table_name="cases")
+    op.drop_index("ix_cases_open_school_id_first_seen_at", table_name="cases")
     op.drop_index("ix_cases_updated_at", table_name="cases")
     op.drop_index("ix_cases_school_id_first_seen_at", table_name="cases")
     op.drop_table("analytics_rollup_state")
+    op.drop_index(op.f("ix_analytics_school_month_month"), table_name="analytics_school_month")
+    op.drop_table("analytics_school_month")
     op.drop_index(op.f("ix_analytics_school_day_day"), table_name="analytics_school_day")
     op.drop_table("analytics_school_day")
