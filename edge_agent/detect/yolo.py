@@ -49,7 +49,9 @@ class YoloDetector(Detector):
         if len(inputs) != 1:
             raise ModelMismatchError(f"{path}: yolo expects 1 input, the model has {len(inputs)}")
         shape = inputs[0].shape
-        if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) and d > 0 for d in shape[2:]):
+        fixed_hw = len(shape) == 4 and all(isinstance(d, int) and d > 0 for d in shape[2:])
+        batch_ok = len(shape) == 4 and (shape[0] == 1 or not isinstance(shape[0], int))  # 1 or symbolic
+        if not fixed_hw or not batch_ok or shape[1] != 3:
             raise ModelMismatchError(f"{path}: yolo expects input [1,3,H,W] with fixed H, W; got {shape}")
         self._input_name = inputs[0].name
         self._height, self._width = int(shape[2]), int(shape[3])

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_agent.detect.base import letterbox
+from mingchu.datasets.progress import progress
 from mingchu.modelkit.export import read_metadata, stamp_metadata
 
 
@@ -42,7 +43,7 @@ class _Calibration:
 
     @staticmethod
     def _blobs(name: str, size: tuple[int, int], images: list[Path]) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
-        for path in images:
+        for path in progress(images, len(images), "calibrate"):
             img = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if img is None:
                 raise ValueError(f"{path}: unreadable calibration image")

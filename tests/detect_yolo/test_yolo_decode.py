@@ -53,6 +53,7 @@ def test_registered_as_yolo_family(tmp_path: Path) -> None:
     [
         ((1, 4 + 5, 8), (1, 3, 64, 64), META, r"expects output \[1, 7, N\].*got \[1, 9, 8\]"),
         ((1, 7, 8), (1, 1, 64, 64), META, r"expects input \[1,3,H,W\]"),
+        ((1, 7, 8), (2, 3, 64, 64), META, r"expects input \[1,3,H,W\]"),
         ((1, 7, 8), (1, 3, 64, 64), {"imgsz": "[64, 64]"}, r"not an ultralytics export: metadata has no 'names'"),
         ((1, 7, 8), (1, 3, 64, 64), {"names": "person, phone"}, r"not an ultralytics export"),
         ((1, 7, 8), (1, 3, 64, 64), {**META, "imgsz": "[320, 320]"}, r"imgsz \[320, 320\] disagrees"),
