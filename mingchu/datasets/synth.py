@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import cv2
 import numpy as np
@@ -28,15 +29,15 @@ class SynthConfig(BaseModel):
     """Knobs of the generator; the defaults produced the demo weights."""
 
     model_config = ConfigDict(extra="forbid")
-    count: int = Field(1000, ge=1)
-    width: int = Field(384, ge=64)
-    height: int = Field(288, ge=64)
+    count: Annotated[int, Field(ge=1)] = 1000
+    width: Annotated[int, Field(ge=64)] = 384
+    height: Annotated[int, Field(ge=64)] = 288
     seed: int = 0
     backgrounds: list[Path] = Field(default_factory=list)
-    max_background_frames: int = Field(80, ge=1)
-    procedural_background_p: float = Field(0.25, ge=0, le=1)
+    max_background_frames: Annotated[int, Field(ge=1)] = 80
+    procedural_background_p: Annotated[float, Field(ge=0, le=1)] = 0.25
     persons_p: tuple[float, float, float, float] = (0.1, 0.45, 0.35, 0.1)
-    max_things: int = Field(4, ge=0)
+    max_things: Annotated[int, Field(ge=0)] = 4
 
 
 @dataclass(frozen=True)
