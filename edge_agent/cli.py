@@ -116,10 +116,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_edge_config(args.config)
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = EdgeApp(cfg).start()
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    app = EdgeApp(cfg).start()
     try:
         done.wait()
     finally:

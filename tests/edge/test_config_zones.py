@@ -47,8 +47,8 @@ def test_every_field_has_a_description() -> None:
         for name, field in model.model_fields.items():
             if model.__name__ != "RuleOverride" and not field.description:
                 missing.append(f"{model.__name__}.{name}")
-            for arg in getattr(field.annotation, "__args__", ()) + (field.annotation,):
-                for sub in getattr(arg, "__args__", ()) + (arg,):
+            for arg in (*getattr(field.annotation, "__args__", ()), field.annotation):
+                for sub in (*getattr(arg, "__args__", ()), arg):
                     if isinstance(sub, type) and issubclass(sub, BaseModel) and sub not in seen:
                         missing += walk(sub, seen)
         return missing
