@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     october = Period.month(END.year, END.month)
     everything, district = Scope(), Scope(district_id="d03")
     results: dict[str, dict[str, float]] = {}
+    load_before = os.getloadavg()[0]
     with db.sessions() as session:
         n_cases = session.execute(text("SELECT count(*) FROM cases")).scalar_one()
         log(f"{n_cases:,} cases in {args.database}")
@@ -123,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         refresh_rollup(session, later)
         ids = (
             session.execute(
-                select(Case.id).where(Case.closed_at.is_(None), Case.first_seen_at >= month.start).limit(1000)
+                select(Case.id)
+                .where(Case.closed_at.is_(None), Case.first_seen_at >= month.start)
+                .order_by(func.random())  # spread over schools and days, as real closures are
+                .limit(1000)
             )
             .scalars()
             .all()
@@ -139,7 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         results["incremental rollup refresh after 1000 closures"] = {"ms": round(refresh_ms, 1), "pairs": pairs}
         log(f"refresh of {pairs} (school, day) pairs after {len(ids)} closures: {refresh_ms:.0f} ms")
     db.dispose()
-    print(json.dumps({"database": args.database, "cases": n_cases, "results": results}, ensure_ascii=False, indent=1))
+    summary = {
+        "database": args.database,
+        "cases": n_cases,
+        "load_avg_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "results": results,
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
     return 0
 
 
