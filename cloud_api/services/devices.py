@@ -106,8 +106,15 @@ class StatusResult:
     key_mismatch: bool = False
 
 
-def apply_status(session: Session, device: Device, status: DeviceStatus) -> StatusResult:
-    """Update device/camera state and append history on change; stale (older) statuses are ignored."""
+def apply_status(
+    session: Session, device: Device, status: DeviceStatus, received_at: datetime | None = None
+) -> StatusResult:
+    """Update device/camera state and append history on change; stale (older) statuses are ignored.
+
+    Exception: the last will. The edge signs its ``offline`` will when it connects, so it carries an
+    older ``sent_at`` than the ``online`` status that follows; when the broker fires it, it is applied
+    at the time it arrived.
+    """
     mismatch = False
     if status.public_key:
         try:
@@ -115,9 +122,11 @@ def apply_status(session: Session, device: Device, status: DeviceStatus) -> Stat
             mismatch = all(k.key_id != announced for k in active_keys(session, device.id))
         except DeviceError:
             mismatch = True
-    if device.state_at is not None and status.sent_at <= device.state_at:
-        return StatusResult(applied=False, key_mismatch=mismatch)
     at = status.sent_at
+    if device.state_at is not None and status.sent_at <= device.state_at:
+        if status.state != "offline" or device.state == "offline":
+            return StatusResult(applied=False, key_mismatch=mismatch)
+        at = max(received_at or utcnow(), device.state_at)
     if status.state != device.state:
         session.add(DeviceStatusLog(device_id=device.id, state=status.state, at=at))
     device.state, device.state_at = status.state, at

@@ -142,7 +142,7 @@ class IngestService:
                         alert=True,
                     )
             if isinstance(message, DeviceStatus):
-                result = device_service.apply_status(session, device, message)
+                result = device_service.apply_status(session, device, message, received_at)
                 if result.key_mismatch:
                     session.add(
                         SecurityAlert(

@@ -212,3 +212,31 @@ def test_trust_on_first_use_is_off_by_default_and_works_when_enabled(hub: HubCon
     with hub.db.session() as s:
         device = s.get(Device, "newbie")
         assert device is not None and device.trusted_on_first_use
+
+
+def test_last_will_signed_at_connect_still_takes_the_device_offline(hub: HubContext, world: World) -> None:
+    """The edge builds its offline will before it publishes 'online', so the will is 'older' but must win."""
+    service = hub.ingest_service()
+    topic = world.topic("status")
+    t_connect = now() - timedelta(minutes=10)
+    will = status_payload(
+        world.key, school_id=world.school_a, device_id=world.device, state="offline", sent_at=t_connect
+    )
+    online = status_payload(
+        world.key,
+        school_id=world.school_a,
+        device_id=world.device,
+        sent_at=t_connect + timedelta(seconds=1),
+        cameras={world.camera: "online"},
+    )
+    assert service.handle(topic, online).outcome == "accepted"
+    fired_at = now()
+    assert service.handle(topic, will, received_at=fired_at).outcome == "accepted"
+    assert service.handle(topic, will).reason == "stale_status"  # the retained will replayed on reconnect
+    with hub.db.session() as s:
+        device = s.get(Device, world.device)
+        camera = s.get(Camera, world.camera)
+        assert device is not None and device.state == "offline" and device.state_at == fired_at
+        assert camera is not None and camera.state == "offline"
+        log = [(r.state, r.at) for r in s.scalars(select(DeviceStatusLog).order_by(DeviceStatusLog.id))]
+    assert log == [("online", t_connect + timedelta(seconds=1)), ("offline", fired_at)]
