@@ -90,3 +90,10 @@ def test_migrate_create_user_and_seed_demo(
         )
         == 0
     )
+
+
+def test_escalate_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate"]) == 0
+    assert main(["escalate"]) == 0
+    assert "0 cards given" in capsys.readouterr().out

@@ -86,3 +86,38 @@ def _health(url: str) -> str:
         return str(httpx.get(url, timeout=2).json().get("ingest"))
     except (httpx.HTTPError, ValueError):
         return ""
+
+
+def test_ingest_command_runs_until_terminated(tmp_path: Path) -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 1883), timeout=2).close()
+    except OSError as exc:
+        pytest.skip(f"Mosquitto unreachable: {exc}")
+    env = {
+        **os.environ,
+        "MINGCHU_HUB__MQTT__SHARE_GROUP": f"e2e{uuid.uuid4().hex[:8]}",
+        "MINGCHU_HUB__MQTT__SESSION_EXPIRY_S": "5",
+        "MINGCHU_HUB__MQTT__SCHOOLS": "[nobody-here]",
+    }
+    subprocess.run([sys.executable, "-m", "cloud_api.cli", "migrate"], cwd=tmp_path, env=env, check=True, timeout=120)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloud_api.cli", "ingest", "--client-id", f"e2e-{uuid.uuid4().hex[:8]}"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if "ingest: subscribed" in line:
+                break
+        assert any("subscribed" in line for line in lines), lines
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
