@@ -220,6 +220,7 @@ def test_parent_report_reaches_the_school_head_with_a_full_res_screenshot(
             created = r.json()
             assert created["screenshot_source"] == "snapshot"
             got = rec.wait_for(1)
+            _services.push.wait_idle()
             mine = client.get("/api/v1/people/reports", headers=parent).json()
             one = client.get(f"/api/v1/people/reports/{created['report_id']}", headers=parent)
             other_parent = client.get(

@@ -81,6 +81,7 @@ def test_new_case_reaches_head_on_webhook_wecom_dingtalk(
             assert client.put("/api/v1/notifications/preferences", json=prefs, headers=head).status_code == 200
             case_id = _open_report(sqlite_hub, world, services.notifier)
             got = rec.wait_for(3)
+            _wait(lambda: all(r.status != "pending" for r in _deliveries(sqlite_hub)))
         by_path = {urlsplit(r.path).path: r for r in got}
         hook = by_path["/hook"].json()
         assert hook["source"] == "mingchu" and hook["alert"]["case_id"] == case_id
