@@ -165,3 +165,19 @@ def test_rankings_use_fresh_rollup_with_same_result(api: Any, seeded: Any) -> No
     assert (summary["total"], summary["closed"], summary["overdue"], summary["closure_rate_pct"]) == (5, 3, 1, "60.00%")
     districts = get(api, "admin", "/api/v1/analytics/closure", group_by="district", **MARCH).json()
     assert {d["key"]: d["closure_rate_pct"] for d in districts} == {"d1": "60.00%", "d2": "100.00%"}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_report_pdf_download(api: Any, seeded: Any) -> None:
+    import shutil
+
+    if not seeded.url.startswith("sqlite"):
+        pytest.skip("one PDF per run is enough (the renderer does not depend on the database)")
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed")
+    r = get(api, "head2", "/api/v1/reports/weekly", day="2026-03-11", format="pdf")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    assert 'filename="mingchu-weekly-2026-03-09_2026-03-15.pdf"' in r.headers["content-disposition"]
+    assert r.content.startswith(b"%PDF-")

@@ -106,3 +106,11 @@ def test_sample_report_data() -> None:
     assert sum(c.total for c in data.categories) == 400
     with pytest.raises(SystemExit):
         sample.main(["--out", "report.jpg"])
+
+
+def test_empty_report_renders(session: Session) -> None:
+    data = build_report(session, "daily", date(2026, 1, 10), Scope.everything(), NOW)
+    assert data.summary.total == 0 and data.summary.closure_rate is None
+    html = render_html(data)
+    assert "日管控报告" in html and "本期无违规" in html and "无逾期案件" in html
+    assert data.summary.closure_rate_pct == "-"
