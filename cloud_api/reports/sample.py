@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-import cloud_api.analytics  # noqa: F401  (registers the rollup tables)
 from cloud_api.analytics import Scope
+from cloud_api.analytics.rollup import create_analytics_tables
 from cloud_api.db import Base, Database
 from cloud_api.db.models import Camera, CameraStatusLog, Case, District, School
 from cloud_api.reports.pdf import make_pdf_renderer
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     db = Database("sqlite://")
     Base.metadata.create_all(db.engine)
+    create_analytics_tables(db.engine)
     with db.session() as session:
         seed_demo(session)
     with db.session() as session:

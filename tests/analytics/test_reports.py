@@ -91,11 +91,13 @@ def test_pdf_is_valid_and_has_chinese_title(session: Session, tmp_path) -> None:
 
 
 def test_sample_report_data() -> None:
+    from cloud_api.analytics.rollup import create_analytics_tables
     from cloud_api.db import Base, Database
     from cloud_api.reports import sample
 
     db = Database("sqlite://")
     Base.metadata.create_all(db.engine)
+    create_analytics_tables(db.engine)
     with db.session() as s:
         sample.seed_demo(s)
     with db.session() as s:

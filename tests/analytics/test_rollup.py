@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cloud_api.analytics import Period, Scope, rank_schools
 from cloud_api.analytics.rollup import (
+    AnalyticsBase,
     SchoolDayRollup,
     rebuild_rollup,
     refresh_rollup,
@@ -112,6 +113,7 @@ def test_migration_0020_up_and_down(database: Database) -> None:
     from cloud_api.db import Base
 
     engine = database.engine
+    AnalyticsBase.metadata.drop_all(engine)
     Base.metadata.drop_all(engine)
     migrations.upgrade(engine, "0020")
     insp = inspect(engine)
