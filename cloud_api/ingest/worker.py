@@ -1,8 +1,11 @@
 """MQTT 5 worker: messages are acked only after their transaction commits, so a crash or outage loses nothing.
 
-paho's network thread only queues messages; one handler thread processes them in arrival order (MQTT
-wants PUBACKs in order) and retries database/storage failures with exponential back-off, without
-acking, until they succeed or the worker stops (then the broker redelivers them to the session).
+paho's network thread only queues messages; one handler thread drains what is queued (up to
+``batch_size``), handles each run of event messages in ONE transaction (:mod:`cloud_api.ingest.batch`;
+per-event commits and round trips were the cost), acks them in arrival order (MQTT wants PUBACKs in
+order) and retries database/storage failures with exponential back-off, without acking, until they
+succeed or the worker stops (then the broker redelivers them to the session). A batch failing for any
+other reason is redone one message at a time, so a poison message is quarantined alone.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from cloud_api.config import IngestConfig, MqttConfig
 from cloud_api.db.base import utcnow
+from cloud_api.ingest.batch import EventBatch, Item
 from cloud_api.ingest.metrics import IngestMetrics
 from cloud_api.services.ingest import IngestService, Outcome
 from cloud_api.storage import StorageError
@@ -29,6 +34,9 @@ from mingchu.contract.topics import TOPIC_ROOT, hub_filters
 log = logging.getLogger(__name__)
 
 _QOS = {"events": 1, "status": 1, "stats": 0}
+# the database or storage is away (not the message's fault): retry the batch as it is, without acking
+_TRANSIENT = (OperationalError, InterfaceError, PoolTimeout, StorageError, OSError)
+DEFAULT_BATCH_SIZE = 64
 
 
 def subscriptions(config: MqttConfig) -> list[tuple[str, int]]:
@@ -52,9 +60,14 @@ class IngestWorker:
         metrics: IngestMetrics,
         *,
         before_ack: Callable[[mqtt.MQTTMessage, Outcome], None] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.service, self.mqtt_config, self.ingest_config, self.metrics = service, mqtt_config, ingest_config, metrics
         self.before_ack = before_ack
+        self.batch_size = batch_size
+        self._batch = EventBatch(service)
         self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()
         # Packet ids are per connection: a message received on an earlier connection is never acked on a
         # later one (its id may by then name another message). If the broker kept our session it resends
@@ -157,32 +170,104 @@ class IngestWorker:
 
     # --- handler thread -----------------------------------------------------------------------------------------
 
+    def _drain(self) -> list[tuple[int, mqtt.MQTTMessage]]:
+        """What is queued right now, up to ``batch_size`` (waits only for the first): batching adds no latency."""
+        try:
+            batch = [self._queue.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                generation, message = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if generation < self._redelivered_below:
-                self.metrics.pending.dec()  # the broker resends it on the current connection
-                continue
-            outcome = self._handle_with_retry(message)
-            if outcome is None:
-                return  # stopping mid-retry: leave it unacked for redelivery
+            fresh: list[tuple[int, mqtt.MQTTMessage]] = []
+            for generation, message in self._drain():
+                if generation < self._redelivered_below:
+                    self.metrics.pending.dec()  # the broker resends it on the current connection
+                    continue
+                fresh.append((generation, message))
+            # runs of event messages go through one transaction each; status/stats one by one, in arrival order
+            start = 0
+            while start < len(fresh):
+                end = start + 1
+                if _is_event(fresh[start][1]):
+                    while end < len(fresh) and _is_event(fresh[end][1]):
+                        end += 1
+                    outcomes = self._handle_events_with_retry([m for _, m in fresh[start:end]])
+                else:
+                    single = self._handle_with_retry(fresh[start][1])
+                    outcomes = [] if single is None else [single]
+                if not self._ack(fresh[start:end], outcomes):
+                    return
+                start = end
+
+    def _ack(self, messages: list[tuple[int, mqtt.MQTTMessage]], outcomes: list[Outcome]) -> bool:
+        """Ack the committed prefix in arrival order; False when the thread must stop (the rest stay unacked).
+
+        Packet ids are per connection: a message from an earlier connection is never acked on this one.
+        """
+        for (generation, message), outcome in zip(messages, outcomes, strict=False):
             if self.before_ack is not None:
                 try:
                     self.before_ack(message, outcome)
                 except Exception:
                     log.exception("before_ack hook failed")
-                    return
+                    return False
             if message.qos > 0 and generation == self._generation:
                 self.client.ack(message.mid, message.qos)
                 self.acked += 1
             self.metrics.pending.dec()
+        return len(outcomes) == len(messages)
+
+    def _handle_events_with_retry(self, messages: list[mqtt.MQTTMessage]) -> list[Outcome]:
+        """One transaction for the run; transient failures retry it, others fall back to one by one.
+
+        Returns fewer outcomes than messages only when stopping (those left are not acked).
+        """
+        delay = self.ingest_config.retry_initial_s
+        now = utcnow()
+        items = [Item(m.topic, bytes(m.payload), now) for m in messages]
+        while True:
+            try:
+                outcomes = self._batch.handle(items)
+                break
+            except _TRANSIENT as exc:
+                self.metrics.db_retries.inc()
+                log.warning(
+                    "ingest: batch of %d failed (%s); retrying in %.1fs, not acked",
+                    len(items),
+                    exc.__class__.__name__,
+                    delay,
+                )
+                if self._stop.wait(delay):
+                    return []
+                delay = min(delay * 2, self.ingest_config.retry_max_s)
+            except Exception as exc:  # e.g. a constraint race or a poison message: isolate it
+                log.warning("ingest: batch of %d failed (%r); handling one by one", len(items), exc)
+                outcomes = []
+                for message in messages:
+                    single = self._handle_with_retry(message)
+                    if single is None:
+                        return outcomes
+                    outcomes.append(single)
+                return outcomes
+        for message, outcome in zip(messages, outcomes, strict=True):
+            self._count(message, outcome)
+        return outcomes
+
+    def _count(self, message: mqtt.MQTTMessage, outcome: Outcome) -> None:
+        channel = message.topic.rsplit("/", 1)[-1]
+        self.metrics.messages.labels(channel, outcome.outcome, outcome.reason).inc()
+        if outcome.outcome == "accepted" and outcome.occurred_at is not None:
+            self.metrics.latency.observe(max(0.0, (utcnow() - outcome.occurred_at).total_seconds()))
 
     def _handle_with_retry(self, message: mqtt.MQTTMessage) -> Outcome | None:
         delay = self.ingest_config.retry_initial_s
-        channel = message.topic.rsplit("/", 1)[-1]
         while True:
             try:
                 outcome = self.service.handle(message.topic, bytes(message.payload), utcnow())
@@ -205,7 +290,9 @@ class IngestWorker:
                     if self._stop.wait(delay):
                         return None
                     continue
-            self.metrics.messages.labels(channel, outcome.outcome, outcome.reason).inc()
-            if outcome.outcome == "accepted" and outcome.occurred_at is not None:
-                self.metrics.latency.observe(max(0.0, (utcnow() - outcome.occurred_at).total_seconds()))
+            self._count(message, outcome)
             return outcome
+
+
+def _is_event(message: mqtt.MQTTMessage) -> bool:
+    return message.topic.endswith("/events")
