@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -18,7 +18,9 @@ from cloud_api.context import HubContext, build_context
 from cloud_api.db.base import utcnow
 from cloud_api.errors import install as install_errors
 from cloud_api.ingest.worker import IngestWorker
+from cloud_api.people.app import PeopleServices, build_services, install_people
 from cloud_api.services.escalation import escalate_overdue
+from cloud_api.web import WebContext, mount_web
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,14 @@ def create_app(
     *,
     hub: HubContext | None = None,
     background: bool = False,
-    extra_routers: Iterable[APIRouter] = (),
+    people: PeopleServices | None = None,
+    live: bool = True,
 ) -> FastAPI:
-    """Build the app. ``background=True`` starts the ingest worker (if enabled) and the escalation loop."""
+    """Build the app: core API, people (accounts, push, live view), analytics, reports and the web UI.
+
+    ``background=True`` starts the ingest worker (if enabled) and the escalation loop; the push worker
+    and (with ``live``) the live relay start with the app. ``people`` lets tests pass their own services.
+    """
     hub = hub or build_context(config or HubConfig())
 
     @asynccontextmanager
@@ -85,8 +92,17 @@ def create_app(
     )
     app.state.hub = hub
     install_errors(app)
-    for router in (*ROUTERS, *extra_routers):
+    for router in ROUTERS:
         app.include_router(router)
+    people = install_people(
+        app,
+        people
+        or build_services(
+            hub.db, hub.config, storage=hub.storage, notifier=hub.notifier, taxonomy=hub.taxonomy, live=live
+        ),
+    )
+    hub.notifier = people.notifier  # cases opened by ingest or escalated are pushed, not only recorded
+    mount_web(app, WebContext.from_hub(hub))
 
     @app.get("/healthz", tags=["ops"], summary="Liveness, database reachability and ingest subscription")
     def healthz() -> dict[str, str]:

@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
+from cloud_api.people.config import PeopleConfig
 from mingchu.config import ConfigError, StrictModel, load_config
 
 ENV_PREFIX = "MINGCHU_HUB"
-DEV_SECRET = "dev-insecure-secret-change-me"
 
 
 class DatabaseConfig(StrictModel):
@@ -77,15 +77,6 @@ StorageConfig = Annotated[
 ]
 
 
-class AuthConfig(StrictModel):
-    """Bearer tokens for the REST API."""
-
-    secret: str = Field(
-        default=DEV_SECRET, min_length=16, description="HMAC key for tokens; must be changed outside dev"
-    )
-    token_ttl_minutes: int = Field(default=720, ge=1, description="token lifetime")
-
-
 class CasesConfig(StrictModel):
     """Deadlines and escalation of cases."""
 
@@ -136,27 +127,21 @@ class RectificationConfig(StrictModel):
 class HubConfig(StrictModel):
     """The hub's whole config file (`mingchu-hub serve --config FILE`)."""
 
-    dev: bool = Field(default=True, description="development mode: allows the default secret; false in production")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="database")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT broker")
     storage: StorageConfig = Field(default_factory=LocalStorageConfig, description="evidence storage backend")
-    auth: AuthConfig = Field(default_factory=AuthConfig, description="API authentication")
     cases: CasesConfig = Field(default_factory=CasesConfig, description="case deadlines and escalation")
     interview: InterviewConfig = Field(default_factory=InterviewConfig, description="约谈 thresholds")
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="ingest worker")
     rectification: RectificationConfig = Field(default_factory=RectificationConfig, description="rectification uploads")
-
-    def check_production(self, source: str = "<config>") -> HubConfig:
-        """Refuse the well-known development secret unless ``dev`` is true (tokens would be forgeable)."""
-        if not self.dev and self.auth.secret == DEV_SECRET:
-            raise ConfigError(source, "auth.secret", "is the development default; set a secret or `dev: true`")
-        return self
+    people: PeopleConfig = Field(
+        default_factory=PeopleConfig, description="accounts, sessions, push channels, parents and live view"
+    )
 
 
 def load_hub_config(path: str | Path | None, environ: dict[str, str] | None = None) -> HubConfig:
     """Load and validate; raises :class:`ConfigError` with one line naming file and key."""
-    config = load_config(HubConfig, path, env_prefix=ENV_PREFIX, environ=environ)
-    return config.check_production(str(path) if path is not None else "<defaults>")
+    return load_config(HubConfig, path, env_prefix=ENV_PREFIX, environ=environ)
 
 
 __all__ = ["ConfigError", "HubConfig", "load_hub_config"]

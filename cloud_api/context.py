@@ -11,7 +11,6 @@ from cloud_api.db.session import Database
 from cloud_api.ingest.metrics import IngestMetrics
 from cloud_api.services.ingest import IngestService
 from cloud_api.services.notifier import Notifier, RecordingNotifier
-from cloud_api.services.security import TokenSigner
 from cloud_api.storage import Storage, create_storage
 from mingchu.taxonomy import Taxonomy, default_taxonomy
 
@@ -23,7 +22,6 @@ class HubContext:
     storage: Storage
     notifier: Notifier
     taxonomy: Taxonomy
-    tokens: TokenSigner
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     metrics: IngestMetrics = field(init=False)
 
@@ -41,12 +39,10 @@ def build_context(
     storage: Storage | None = None,
     notifier: Notifier | None = None,
 ) -> HubContext:
-    config.check_production()
     return HubContext(
         config=config,
         db=db or Database(config.database.url, echo=config.database.echo),
         storage=storage or create_storage(config.storage),
         notifier=notifier or RecordingNotifier(),
         taxonomy=default_taxonomy(),
-        tokens=TokenSigner(config.auth.secret, config.auth.token_ttl_minutes * 60),
     )

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from cloud_api.context import HubContext
 from cloud_api.db.models import User
 from cloud_api.errors import ApiError
+from cloud_api.people.principal import resolve
 
-_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/token")
+_bearer = HTTPBearer(auto_error=False, description="access_token from POST /api/v1/auth/login")
 
 
 def get_hub(request: Request) -> HubContext:
@@ -34,14 +35,19 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_current_user(
-    hub: HubDep, session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    session: SessionDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(401, "missing bearer token")
-    user_id = hub.tokens.verify(credentials.credentials)
-    user = session.get(User, user_id) if user_id is not None else None
+    """A live people session: bearer token for the API, or cookie + CSRF token for the web.
+
+    Sessions are rows, not signed blobs, so logging out (or an admin revoking a user) ends them at once.
+    """
+    people = request.app.state.people
+    principal = resolve(session, people.config.session, request.method, request.headers, request.cookies)
+    user = session.get(User, principal.user_id)
     if user is None or not user.active:
-        raise ApiError(401, "invalid or expired token")
+        raise ApiError(401, "invalid or expired session")
     return user
 
 

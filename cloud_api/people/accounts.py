@@ -12,8 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,27 +19,13 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models.people import AuthSession, LoginThrottle
 from cloud_api.db.models.users import User
 from cloud_api.people.config import LockoutConfig, SessionConfig
+from cloud_api.services.security import verify_password
 
 TOKEN_PREFIX = "mcs_"
-_HASHER = PasswordHasher()
-# Verified against when the username is unknown, so both paths cost one Argon2 run (no user enumeration).
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
 
 
 def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
-
-
-def verify_password(stored_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; never raises on a malformed hash."""
-    try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
 
 
 class LoginLocked(Exception):

@@ -146,18 +146,3 @@ def get_services(request: Request) -> PeopleServices:
 
 def session_of(services: PeopleServices) -> contextlib.AbstractContextManager[Session]:
     return services.db.session()
-
-
-def install_on_hub(app: FastAPI, people_config: PeopleConfig | None = None, *, live: bool = True) -> PeopleServices:
-    """Build from the core ``HubContext`` on ``app.state.hub`` (same db, storage, notifier, taxonomy) and install."""
-    hub = app.state.hub
-    services = build_services(
-        hub.db,
-        hub.config,
-        people_config,
-        storage=hub.storage,
-        notifier=hub.notifier,
-        taxonomy=hub.taxonomy,
-        live=live,
-    )
-    return install_people(app, services)

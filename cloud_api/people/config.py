@@ -58,7 +58,7 @@ class LiveConfig(StrictModel):
 class WebhookChannelConfig(StrictModel):
     """Generic JSON POST."""
 
-    type: Literal["webhook"] = "webhook"
+    type: Literal["webhook"] = Field(default="webhook", description="channel type (selects this channel)")
     name: str = Field(pattern=r"^[a-z0-9_-]{1,64}$", description="name users pick in preferences")
     url: HttpUrl = Field(description="endpoint receiving the JSON alert")
     school_ids: tuple[str, ...] | None = Field(default=None, description="only alerts of these schools; null: all")
@@ -68,7 +68,7 @@ class WebhookChannelConfig(StrictModel):
 class WecomChannelConfig(StrictModel):
     """WeCom (企业微信) group robot, markdown message."""
 
-    type: Literal["wecom"] = "wecom"
+    type: Literal["wecom"] = Field(default="wecom", description="channel type (selects this channel)")
     name: str = Field(pattern=r"^[a-z0-9_-]{1,64}$", description="name users pick in preferences")
     url: HttpUrl = Field(description="robot webhook URL including its key")
     school_ids: tuple[str, ...] | None = Field(default=None, description="only alerts of these schools; null: all")
@@ -78,7 +78,7 @@ class WecomChannelConfig(StrictModel):
 class DingtalkChannelConfig(StrictModel):
     """DingTalk (钉钉) group robot, markdown message; optional signing secret."""
 
-    type: Literal["dingtalk"] = "dingtalk"
+    type: Literal["dingtalk"] = Field(default="dingtalk", description="channel type (selects this channel)")
     name: str = Field(pattern=r"^[a-z0-9_-]{1,64}$", description="name users pick in preferences")
     url: HttpUrl = Field(description="robot webhook URL including its access token")
     secret: str | None = Field(default=None, description="the robot's 加签 secret (adds timestamp and sign)")
@@ -89,7 +89,7 @@ class DingtalkChannelConfig(StrictModel):
 class WebPushChannelConfig(StrictModel):
     """Browser Web Push with VAPID; keys are generated into `key_dir` on first run."""
 
-    type: Literal["webpush"] = "webpush"
+    type: Literal["webpush"] = Field(default="webpush", description="channel type (selects this channel)")
     name: str = Field(default="webpush", pattern=r"^[a-z0-9_-]{1,64}$", description="name users pick")
     subject: str = Field(default="mailto:ops@example.org", description="VAPID contact (mailto: or https:)")
     key_dir: Path = Field(default=Path("var/push"), description="where the VAPID private key is kept")
@@ -100,7 +100,7 @@ class WebPushChannelConfig(StrictModel):
 class RealtimeChannelConfig(StrictModel):
     """Server-sent events to the user's open pages (`/api/v1/events/stream`)."""
 
-    type: Literal["realtime"] = "realtime"
+    type: Literal["realtime"] = Field(default="realtime", description="channel type (selects this channel)")
     name: str = Field(default="realtime", pattern=r"^[a-z0-9_-]{1,64}$", description="name users pick")
 
 

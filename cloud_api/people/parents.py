@@ -22,6 +22,7 @@ from cloud_api.db.models.users import Role, User
 from cloud_api.people import accounts
 from cloud_api.people.config import ParentsConfig
 from cloud_api.people.principal import Principal, can_oversee_school
+from cloud_api.services.security import hash_password
 
 INVITE_PREFIX = "MCI-"
 
@@ -136,7 +137,7 @@ def redeem_invite(
     user = User(
         username=username,
         display_name=display_name,
-        password_hash=accounts.hash_password(password),
+        password_hash=hash_password(password),
         role=Role.PARENT.value,
         school_id=invite.school_id,
         district_id=None,

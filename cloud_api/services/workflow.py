@@ -31,6 +31,9 @@ CLOSED_STATES = frozenset({State.CLOSED, State.FALSE_POSITIVE})
 OWING_STATES = frozenset({State.NEW, State.NOTIFIED, State.ACKNOWLEDGED, State.DISPUTED, State.RECTIFYING})
 
 _STAFF = frozenset({Role.SCHOOL_HEAD, Role.CANTEEN_MANAGER, Role.ADMIN})
+# The school head is responsible by law and verifies the fix; the regulator may too (and re-inspects).
+_APPROVE = frozenset({Role.SCHOOL_HEAD, Role.REGULATOR, Role.ADMIN})
+# A dispute is decided outside the school, or a school could dismiss its own violations.
 _REVIEW = frozenset({Role.REGULATOR, Role.ADMIN})
 
 
@@ -50,9 +53,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("dispute", State.NOTIFIED, State.DISPUTED, _STAFF, reason_required=True),
     Transition("start_rectification", State.ACKNOWLEDGED, State.RECTIFYING, _STAFF),
     Transition("submit", State.RECTIFYING, State.SUBMITTED, _STAFF, api=False),
-    Transition("approve", State.SUBMITTED, State.APPROVED, _REVIEW, api=False),
-    Transition("reject", State.SUBMITTED, State.RECTIFYING, _REVIEW, reason_required=True, api=False),
-    Transition("close", State.APPROVED, State.CLOSED, _REVIEW),
+    Transition("approve", State.SUBMITTED, State.APPROVED, _APPROVE, api=False),
+    Transition("reject", State.SUBMITTED, State.RECTIFYING, _APPROVE, reason_required=True, api=False),
+    Transition("close", State.APPROVED, State.CLOSED, _APPROVE),
     Transition("mark_false_positive", State.DISPUTED, State.FALSE_POSITIVE, _REVIEW, reason_required=True),
     Transition("uphold", State.DISPUTED, State.RECTIFYING, _REVIEW, reason_required=True),
 )
@@ -73,6 +76,11 @@ def find(action: str, source: str) -> Transition | None:
         if t.action == action and t.source == source:
             return t
     return None
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """Who may take ``action`` from any state (for showing or hiding a control)."""
+    return frozenset().union(*(t.roles for t in TRANSITIONS if t.action == action))
 
 
 def check(action: str, source: str, role: str, reason: str, *, via_api: bool = True) -> Transition:

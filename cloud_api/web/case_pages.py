@@ -19,7 +19,7 @@ from cloud_api.services import cases as case_service
 from cloud_api.services import rectification as rect_service
 from cloud_api.services.cases import Actor
 from cloud_api.services.images import ImageRejected
-from cloud_api.services.workflow import State, TransitionError
+from cloud_api.services.workflow import State, TransitionError, roles_for
 from cloud_api.storage.base import StorageError
 from cloud_api.web import reads
 from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, check_csrf
@@ -29,7 +29,7 @@ from cloud_api.web.render import render, request_lang
 
 MAX_TEXT = 2000
 _STATUS = {"illegal": 409, "forbidden": 403, "reason": 422}
-REVIEW_ROLES = frozenset({"regulator", "admin"})
+REVIEW_ROLES = roles_for("approve")
 # One tap in the kitchen: uploading the photo also confirms and starts the case when it has not been yet;
 # each step is still a separate audited transition, and all happen in one transaction or none does.
 LEAD_IN = (("acknowledge", State.NOTIFIED), ("start_rectification", State.ACKNOWLEDGED))

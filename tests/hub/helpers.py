@@ -19,6 +19,7 @@ from cloud_api.services.security import hash_password
 from mingchu.contract import CameraStats, CameraStatus, DeviceStats, DeviceStatus, ViolationEvent, encode
 from mingchu.contract.envelope import attachment_ref
 from mingchu.contract.signing import public_key_bytes, sign
+from tests.support.auth import api_token
 
 PASSWORD = "test-password-1"
 
@@ -186,7 +187,7 @@ class World:
         return f"mingchu/v1/{school or self.school_a}/{device or self.device}/{channel}"
 
     def token(self, who: str) -> str:
-        return self.hub.tokens.issue(self.users[who])[0]
+        return api_token(self.hub.db, self.users[who])
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(who)}"}

@@ -53,7 +53,7 @@ def test_serve_seeded_demo_turns_a_published_event_into_a_case(tmp_path: Path) -
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _health(f"{base}/healthz") == "subscribed", 60, 0.2, "hub up and subscribed")
-        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "head-a", "password": "mingchu-demo"}).json()
+        token = httpx.post(f"{base}/api/v1/auth/login", json={"username": "head-a", "password": "mingchu-demo"}).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         key = load_pem_private_key((tmp_path / "keys" / "edge-a1.pem").read_bytes(), password=None)
         payload, event = event_payload(key, school_id="school-a", device_id="edge-a1", camera_id="cam-cooking-a")  # type: ignore[arg-type]

@@ -19,9 +19,9 @@ EXPECTED = {
     ("dispute", "notified"): ("disputed", {"school_head", "canteen_manager", "admin"}, True),
     ("start_rectification", "acknowledged"): ("rectifying", {"school_head", "canteen_manager", "admin"}, False),
     ("submit", "rectifying"): ("submitted", {"school_head", "canteen_manager", "admin"}, False),
-    ("approve", "submitted"): ("approved", {"regulator", "admin"}, False),
-    ("reject", "submitted"): ("rectifying", {"regulator", "admin"}, True),
-    ("close", "approved"): ("closed", {"regulator", "admin"}, False),
+    ("approve", "submitted"): ("approved", {"school_head", "regulator", "admin"}, False),
+    ("reject", "submitted"): ("rectifying", {"school_head", "regulator", "admin"}, True),
+    ("close", "approved"): ("closed", {"school_head", "regulator", "admin"}, False),
     ("mark_false_positive", "disputed"): ("false_positive", {"regulator", "admin"}, True),
     ("uphold", "disputed"): ("rectifying", {"regulator", "admin"}, True),
 }

@@ -23,7 +23,7 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models.people import CameraLiveSetting, ParentGrant
 from cloud_api.db.models.users import User
 from cloud_api.migrations import upgrade
-from cloud_api.people.app import PeopleServices, build_services, install_people
+from cloud_api.people.app import PeopleServices, build_services
 from cloud_api.people.config import PeopleConfig
 from cloud_api.services import devices as device_service
 from cloud_api.services import org
@@ -176,15 +176,13 @@ def people_config(tmp_path: Path, **sections: Any) -> PeopleConfig:
 
 
 def make_client(hub: HubContext, cfg: PeopleConfig, *, live: bool = False) -> tuple[TestClient, PeopleServices]:
-    app = create_app(hub=hub)
     hub_cfg = hub.config.model_copy(
         update={"mqtt": hub.config.mqtt.model_copy(update={"host": MQTT_HOST, "port": MQTT_PORT})}
     )
     services = build_services(
         hub.db, hub_cfg, cfg, storage=hub.storage, notifier=hub.notifier, taxonomy=hub.taxonomy, live=live
     )
-    install_people(app, services)
-    return TestClient(app), services
+    return TestClient(create_app(hub=hub, people=services)), services
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:

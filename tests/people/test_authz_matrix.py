@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from cloud_api.context import HubContext
 from cloud_api.db.models import Evidence
 from cloud_api.db.models.people import LiveViewAudit, ParentReport, PushDelivery
 from cloud_api.services.cases import Actor, open_parent_report
 from tests.people.conftest import PeopleWorld, login, make_client, people_config
+from tests.support.auth import api_token
 
 ROLES = ("admin", "regulator", "regulator_other", "head_a", "manager_a", "head_b", "parent_a", "parent_b")
 ANON = "anonymous"
@@ -26,8 +26,8 @@ class Fixture:
         self.client, self.world, self.hub = client, world, hub
         self.people_headers = {r: login(client, world.usernames[r]) for r in ROLES}
         self.people_headers[ANON] = {}
-        # the hub core's own bearer tokens, for its case endpoints
-        self.core_headers = {r: {"Authorization": f"Bearer {hub.tokens.issue(world.users[r])[0]}"} for r in ROLES}
+        # sessions opened directly (no login), as an API client holding a token would have them
+        self.core_headers = {r: {"Authorization": f"Bearer {api_token(hub.db, world.users[r])}"} for r in ROLES}
         self.core_headers[ANON] = {}
         with hub.db.session() as s:
             case = open_parent_report(
@@ -211,10 +211,10 @@ def test_core_case_endpoints_matrix(fx: Fixture) -> None:
     assert not failures, "\n".join(failures)
 
 
-def test_people_tokens_are_not_core_tokens(fx: Fixture) -> None:
-    """Today the two schemes are separate: revoking a people session does not touch a core token
-    (see the report: the core's CurrentUser should resolve people sessions so logout is global)."""
-    with fx.hub.db.session() as s:
-        assert s.scalars(select(PushDelivery)).first() is not None
-    r = fx.client.get("/api/v1/auth/session", headers=fx.core_headers["head_a"])
-    assert r.status_code == 401
+def test_logout_ends_the_session_on_every_endpoint(fx: Fixture) -> None:
+    """One session scheme for the whole API: after logout the token opens nothing, not even counts."""
+    headers = fx.core_headers["head_a"]
+    assert fx.client.get("/api/v1/auth/session", headers=headers).status_code == 200
+    assert fx.client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    for path in ("/api/v1/auth/session", "/api/v1/cases", "/api/v1/people/reports", "/api/v1/analytics/summary"):
+        assert fx.client.get(path, headers=headers).status_code == 401, path

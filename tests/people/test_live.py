@@ -336,7 +336,7 @@ def test_snapshot_signed_by_an_unknown_key_is_not_evidence(
 
 def test_broker_down_does_not_stop_the_api(sqlite_hub: HubContext, world: PeopleWorld, tmp_path: Path) -> None:
     """No broker: the app still starts; live answers 'try again' (1013) and a report keeps the words."""
-    from cloud_api.people.app import build_services, install_people
+    from cloud_api.people.app import build_services
     from tests.people.servers import free_port
 
     hub_cfg = sqlite_hub.config.model_copy(
@@ -344,7 +344,6 @@ def test_broker_down_does_not_stop_the_api(sqlite_hub: HubContext, world: People
     )
     from cloud_api.app import create_app
 
-    app = create_app(hub=sqlite_hub)
     services = build_services(
         sqlite_hub.db,
         hub_cfg,
@@ -353,7 +352,7 @@ def test_broker_down_does_not_stop_the_api(sqlite_hub: HubContext, world: People
         notifier=sqlite_hub.notifier,
         taxonomy=sqlite_hub.taxonomy,
     )
-    install_people(app, services)
+    app = create_app(hub=sqlite_hub, people=services)
     with TestClient(app) as c:
         parent = login(c, world.usernames["parent_a"])
         with (

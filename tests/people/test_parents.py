@@ -171,14 +171,12 @@ def _wait_listeners(services: Any, user_id: int) -> None:
         time.sleep(0.02)
 
 
-def test_install_on_hub_and_report_rate_limit(sqlite_hub: HubContext, world: PeopleWorld, tmp_path: Path) -> None:
-    """The one-line wiring for ``create_app`` works; a parent cannot flood the school head with reports."""
+def test_create_app_wires_people_and_report_rate_limit(sqlite_hub: HubContext, world: PeopleWorld, tmp_path: Path) -> None:
+    """``create_app`` wires the people area to the hub's storage; a parent cannot flood the head with reports."""
     from cloud_api.app import create_app
-    from cloud_api.people.app import install_on_hub
 
-    app = create_app(hub=sqlite_hub)
-    services = install_on_hub(app, people_config(tmp_path), live=False)
-    assert services.storage is sqlite_hub.storage
+    app = create_app(hub=sqlite_hub, live=False)
+    assert app.state.people.storage is sqlite_hub.storage
     with TestClient(app) as c:
         parent = login(c, world.usernames["parent_a"])
         url = f"/api/v1/live/{world.cam}/report"

@@ -16,8 +16,7 @@ from cloud_api.app import create_app
 from cloud_api.config import HubConfig
 from cloud_api.context import build_context
 from cloud_api.migrations import upgrade
-from cloud_api.people.app import install_on_hub
-from cloud_api.web import WebContext, mount_web
+from cloud_api.web import WebContext
 from tests.web.seed import Seed, seed_all
 
 
@@ -39,9 +38,7 @@ def build_hub(root: Path, *, live: bool = False) -> tuple[FastAPI, WebContext, S
     hub = build_context(config)
     upgrade(hub.db.engine)
     seed = seed_all(hub.db, hub.storage, config)
-    app = create_app(config, hub=hub)
-    install_on_hub(app, live=live)
-    mount_web(app, WebContext.from_hub(hub))
+    app = create_app(config, hub=hub, live=live)
     return app, WebContext.from_hub(hub), seed
 
 

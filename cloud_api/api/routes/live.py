@@ -26,13 +26,14 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models import Evidence
 from cloud_api.db.models.people import LiveViewAudit, ParentReport
 from cloud_api.db.models.users import Role
+from cloud_api.errors import ERROR_RESPONSES
 from cloud_api.live.relay import FrameOut, Viewer, ViewerLimitReached
 from cloud_api.people.app import PeopleServices
 from cloud_api.people.parents import LiveAuthorization, authorize_live
 from cloud_api.people.principal import Principal, resolve
 from cloud_api.services.cases import Actor, open_parent_report
 
-router = APIRouter(prefix="/api/v1", tags=["live"])
+router = APIRouter(prefix="/api/v1", tags=["live"], responses=ERROR_RESPONSES)
 RECHECK_S = 2.0  # how often an open stream re-checks the grant (revocation ends it within this)
 REPORTS_PER_HOUR = 10
 

@@ -20,8 +20,9 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models import School
 from cloud_api.db.models.people import PushDelivery, PushPreference, WebPushSubscription
 from cloud_api.db.models.users import Role
+from cloud_api.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"])
+router = APIRouter(prefix="/api/v1", tags=["notifications"], responses=ERROR_RESPONSES)
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 SSE_KEEPALIVE_S = 15.0
 SSE_POLL_S = 0.5  # how quickly a closed connection is noticed

@@ -14,12 +14,13 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models import Case, School
 from cloud_api.db.models.people import LiveViewAudit, ParentGrant, ParentReport
 from cloud_api.db.models.users import Role
+from cloud_api.errors import ERROR_RESPONSES
 from cloud_api.people import accounts, parents
 from cloud_api.people.accounts import LoginLocked
 from cloud_api.people.app import PeopleServices, get_services
 from cloud_api.people.principal import Principal, resolve
 
-router = APIRouter(prefix="/api/v1", tags=["people"])
+router = APIRouter(prefix="/api/v1", tags=["people"], responses=ERROR_RESPONSES)
 Services = Annotated[PeopleServices, Depends(get_services)]
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 

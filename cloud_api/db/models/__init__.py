@@ -3,6 +3,7 @@
 Other areas (people, push, analytics) add their own modules here and import them below.
 """
 
+from cloud_api.db.models import people  # noqa: F401  (registers the people tables)
 from cloud_api.db.models.cases import (
     Case,
     CaseTransition,
