@@ -12,6 +12,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from cloud_api.analytics.rollup import refresh_rollup
 from cloud_api.api.routes import ROUTERS
 from cloud_api.config import HubConfig
 from cloud_api.context import HubContext, build_context
@@ -26,7 +27,9 @@ log = logging.getLogger(__name__)
 
 
 class EscalationLoop:
-    """Gives due yellow/red cards every ``escalation_interval_s``; errors are logged and retried next tick."""
+    """Every ``escalation_interval_s``: give due yellow/red cards, then bring the analytics rollup up to date.
+
+    Errors are logged and retried next tick."""
 
     def __init__(self, hub: HubContext) -> None:
         self.hub = hub
@@ -45,6 +48,7 @@ class EscalationLoop:
             try:
                 with self.hub.db.session() as session:
                     given = escalate_overdue(session, utcnow(), self.hub.config.cases, self.hub.notifier)
+                    refresh_rollup(session, utcnow())
                 if given:
                     log.info("escalation: %d cards given", len(given))
             except Exception:

@@ -8,7 +8,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-HEAD_REVISION = "0001"
 _INI = Path(__file__).resolve().parent / "alembic.ini"
 
 

@@ -3,7 +3,8 @@
 set -euo pipefail
 need=()
 for pkg in mosquitto gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good \
-           gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg chromium fonts-droid-fallback fonts-wqy-microhei; do
+           gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg chromium fonts-droid-fallback fonts-wqy-microhei \
+           poppler-utils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

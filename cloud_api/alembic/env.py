@@ -6,10 +6,11 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import cloud_api.db.models  # noqa: F401  (registers every table)
+from cloud_api.analytics.rollup import AnalyticsBase
 from cloud_api.db.base import Base
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = [Base.metadata, AnalyticsBase.metadata]
 
 
 def run() -> None:

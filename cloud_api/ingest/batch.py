@@ -17,15 +17,15 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, Table, insert, select
 from sqlalchemy.orm import Session
 
-from cloud_api.db.base import utcnow
+from cloud_api.db.base import Base, utcnow
 from cloud_api.db.models import Camera, Case, CaseTransition, Device, DeviceKey, Evidence, ViolationEventRow
 from cloud_api.services import cases as case_service
 from cloud_api.services.ingest import IngestService, Outcome
@@ -246,7 +246,7 @@ class EventBatch:
         """
         if not ctx.new_cases:
             return
-        session.execute(insert(Case).execution_options(render_nulls=True), [n.values for n in ctx.new_cases.values()])
+        session.connection().execute(_core_insert(Case), [n.values for n in ctx.new_cases.values()])
         opened = session.scalars(select(Case).where(Case.open_key.in_(list(ctx.new_cases))))
         for case in opened:
             assert case.open_key is not None
@@ -272,7 +272,7 @@ class EventBatch:
                         "reason": reason,
                     }
                 )
-        session.execute(insert(CaseTransition).execution_options(render_nulls=True), log_rows)
+        session.connection().execute(_core_insert(CaseTransition), log_rows)
         for new in ctx.new_cases.values():
             self.service.notifier.notify("case_opened", new.require(), RECIPIENTS["case_opened"])
 
@@ -321,7 +321,7 @@ class EventBatch:
             outcomes[i] = Outcome("accepted", "event", case_id=case_id, occurred_at=event.occurred_at)
         if not rows:
             return
-        session.execute(insert(ViolationEventRow).execution_options(render_nulls=True), rows)
+        session.connection().execute(_core_insert(ViolationEventRow), rows)
         wanted = [r["event_id"] for r in rows]
         found = session.execute(
             select(ViolationEventRow.event_id, ViolationEventRow.id).where(ViolationEventRow.event_id.in_(wanted))
@@ -350,7 +350,12 @@ class EventBatch:
                     }
                 )
         if evidence:
-            session.execute(insert(Evidence).execution_options(render_nulls=True), evidence)
+            session.connection().execute(_core_insert(Evidence), evidence)
+
+
+def _core_insert(model: type[Base]) -> Insert:
+    """A plain table INSERT: executemany without the ORM bulk layer (a third of the per-row cost)."""
+    return insert(cast(Table, model.__table__))
 
 
 @dataclass

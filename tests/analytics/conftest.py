@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -77,27 +75,19 @@ def api(seeded: Database, tmp_path):  # type: ignore[no-untyped-def]
     """(client, tokens by user name) for the real hub app with the analytics and reports routers included."""
     from fastapi.testclient import TestClient
 
-    from cloud_api.api.routes import analytics, reports
     from cloud_api.app import create_app
     from cloud_api.config import DatabaseConfig, HubConfig, LocalStorageConfig
     from cloud_api.context import build_context
     from cloud_api.db.models import User
+    from cloud_api.people.accounts import open_session
+    from cloud_api.people.config import SessionConfig
 
     config = HubConfig(
         database=DatabaseConfig(url=seeded.url, auto_migrate=False),
         storage=LocalStorageConfig(root=tmp_path / "evidence"),
     )
     hub = build_context(config, db=seeded)
-    # create_app mounts our routers itself once the core wires them in; include them here until then
-    params = inspect.signature(create_app).parameters
-    kwargs: dict[str, Any] = {"hub": hub}
-    if "live" in params:
-        kwargs["live"] = False
-    app = create_app(**kwargs)
-    if not any(path.startswith("/api/v1/analytics/") for path in app.openapi()["paths"]):
-        app.include_router(analytics.router)
-        app.include_router(reports.router)
-        app.openapi_schema = None
+    app = create_app(hub=hub, live=False)
     users = {
         "admin": User(username="admin", password_hash="-", role="admin"),
         "reg1": User(username="reg1", password_hash="-", role="regulator", district_id="d1"),
@@ -107,16 +97,6 @@ def api(seeded: Database, tmp_path):  # type: ignore[no-untyped-def]
     with seeded.session() as s:
         s.add_all(users.values())
         s.flush()
-        tokens = {name: _api_token(app, s, u) for name, u in users.items()}
+        tokens = {name: open_session(s, u, "api", SessionConfig()).token for name, u in users.items()}
     with TestClient(app) as client:
         yield client, tokens
-
-
-def _api_token(app: Any, session: Any, user: Any) -> str:
-    """A bearer token the way the hub issues them (people sessions; older cores signed tokens)."""
-    people = getattr(app.state, "people", None)
-    if people is not None:
-        from cloud_api.people.accounts import open_session
-
-        return open_session(session, user, "api", people.config.session).token
-    return str(app.state.hub.tokens.issue(user.id)[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud_api.db.base import Base, utcnow
@@ -19,6 +19,19 @@ class Case(Base):
     """
 
     __tablename__ = "cases"
+    # For analytics (migration 0020): per-school period scans, incremental rollups, live open/overdue counts.
+    __table_args__ = (
+        Index("ix_cases_school_id_first_seen_at", "school_id", "first_seen_at"),
+        Index("ix_cases_updated_at", "updated_at"),
+        Index(
+            "ix_cases_open_school_id_first_seen_at",
+            "school_id",
+            "first_seen_at",
+            postgresql_include=["deadline_at", "state"],
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), default="violation", doc="violation | parent_report")
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"), index=True)
