@@ -125,7 +125,7 @@ def throughput(hub, world: World, url: str, storage: str, n_events: int, workers
         "MINGCHU_HUB__MQTT__SHARE_GROUP": group,
         "MINGCHU_HUB__MQTT__SCHOOLS": f"[{world.school_a}]",
         "MINGCHU_HUB__MQTT__SESSION_EXPIRY_S": "60",
-        "MINGCHU_HUB__MQTT__RECEIVE_MAXIMUM": "64",
+        "MINGCHU_HUB__MQTT__RECEIVE_MAXIMUM": "256",
         "MINGCHU_HUB__STORAGE__ROOT": storage,
     }
     # register the sessions first so the broker keeps the backlog for them, then stop them
