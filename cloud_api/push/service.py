@@ -130,7 +130,7 @@ class PushService:
             severity=case.severity,
             title=f"【明厨】{title} #{case.id}",
             text=text,
-            url=f"{self.cfg.public_base_url.rstrip('/')}/cases/{case.id}",
+            url=f"{self.cfg.public_base_url.rstrip('/')}/web/cases/{case.id}",
             card=case.card,
             notification_id=row.id,
         )

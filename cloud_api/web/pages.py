@@ -174,7 +174,7 @@ def build_pages(ctx: WebContext, env: Environment) -> APIRouter:
     def parent_page(request: Request, user: CurrentWebUser) -> Response:
         need_role(user, "parent")
         with ctx.db.session() as s:
-            view = parent_view(s, user, ctx.now())
+            view = parent_view(s, user, ctx.now(), ctx.people.parents)
         return render(ctx, env, request, "parent.html", user, pv=view)
 
     return router

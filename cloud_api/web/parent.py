@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud_api.analytics.scope import Scope
 from cloud_api.analytics.stats import GroupStats, overall
 from cloud_api.db.models import Camera, School
-from cloud_api.db.models.people import CameraLiveSetting, ParentGrant
+from cloud_api.db.models.people import ParentGrant
+from cloud_api.people.config import ParentsConfig
+from cloud_api.people.parents import viewable_camera_ids
 from cloud_api.web import reads
 from cloud_api.web.auth import WebUser
 from cloud_api.web.overview import window
@@ -33,7 +35,7 @@ class ParentView:
     reports: list[reads.CaseRow]
 
 
-def parent_view(session: Session, user: WebUser, now: datetime) -> ParentView:
+def parent_view(session: Session, user: WebUser, now: datetime, parents: ParentsConfig) -> ParentView:
     grant = session.scalars(
         select(ParentGrant)
         .where(
@@ -48,15 +50,12 @@ def parent_view(session: Session, user: WebUser, now: datetime) -> ParentView:
     school = session.get(School, school_id) if school_id else None
     cameras: list[LiveCamera] = []
     if grant is not None:
-        q = (
-            select(Camera.id, Camera.name)
-            .join(CameraLiveSetting, CameraLiveSetting.camera_id == Camera.id)
-            .where(Camera.school_id == grant.school_id, CameraLiveSetting.parent_viewable.is_(True))
-            .order_by(Camera.id)
-        )
+        # the same rule the live socket enforces: marked viewable and never a washroom or changing room
+        allowed = viewable_camera_ids(session, grant.school_id, parents)
         if grant.camera_ids is not None:
-            q = q.where(or_(Camera.id.in_([str(c) for c in grant.camera_ids])))
-        cameras = [LiveCamera(cid, name or cid) for cid, name in session.execute(q).all()]
+            allowed = [c for c in allowed if c in {str(x) for x in grant.camera_ids}]
+        rows = session.execute(select(Camera.id, Camera.name).where(Camera.id.in_(allowed)).order_by(Camera.id))
+        cameras = [LiveCamera(cid, name or cid) for cid, name in rows.all()]
     stats = overall(session, window(now), Scope(school_id=school.id), now) if school else None
     return ParentView(
         school_id=school.id if school else None,
