@@ -213,6 +213,7 @@ class EdgeApp:
             uptime_s=round(time.monotonic() - self.started_mono, 3),
             outbox_depth=self.outbox.depth,
             outbox_bytes=self.outbox.bytes,
+            outbox_near_full=self.outbox.near_full,
             cameras=tuple(cams),
         )
 

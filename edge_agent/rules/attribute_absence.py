@@ -15,12 +15,11 @@ from edge_agent.detections import Detections
 from edge_agent.rules.base import Observation, Rule, RuleContext, Violation, containment, large_enough
 from edge_agent.zones import Zone
 
-# (bad labels, good labels) per class; both spellings of the torso labels are accepted because
-# the taxonomy says bare_torso/uniform while the dataset vocabulary says torso_bare/torso_uniform.
+# (bad labels, good labels) per class, in our vocabulary (datasets/vocabulary.yaml).
 ATTRIBUTES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "no_chef_hat": (frozenset({"head_bare"}), frozenset({"head_hat"})),
     "no_mask": (frozenset({"face_bare"}), frozenset({"face_mask"})),
-    "no_uniform": (frozenset({"bare_torso", "torso_bare", "torso_other"}), frozenset({"uniform", "torso_uniform"})),
+    "no_uniform": (frozenset({"bare_torso"}), frozenset({"uniform"})),
     "bare_hands": (frozenset({"hand_bare"}), frozenset({"hand_glove"})),
 }
 MIN_CONTAINMENT = 0.6

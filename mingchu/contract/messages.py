@@ -172,6 +172,7 @@ class DeviceStats(Message):
     uptime_s: float = Field(ge=0)
     outbox_depth: int = Field(ge=0)
     outbox_bytes: int = Field(ge=0)
+    outbox_near_full: bool = Field(default=False, description="queued evidence above the warning fraction")
     cameras: tuple[CameraStats, ...] = ()
 
 

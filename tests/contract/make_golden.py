@@ -58,6 +58,7 @@ SAMPLES = {
         "uptime_s": 3600.0,
         "outbox_depth": 0,
         "outbox_bytes": 0,
+        "outbox_near_full": False,
         "cameras": [
             {
                 "camera_id": "cam-prep-1",
