@@ -2,9 +2,10 @@
 
 Same decisions, in the same order, as :meth:`IngestService.handle` for each event (topic → decode → device →
 school → signature → duplicate → place → case), but lookups are prefetched once per batch (devices, keys,
-known event ids, cameras, open cases) and inserts are flushed together (new cases in one INSERT … RETURNING,
-then event rows, then evidence). Evidence files are written before the commit: keys are per event id and
-writes idempotent, so a rolled-back batch leaves at most orphan files that the retry overwrites.
+known event ids, cameras, open cases) and rows are written with one plain-table executemany per table
+(new cases, read back by open_key for their ids; audit entries; event rows; evidence). The ORM per-row
+path cost more CPU than the database did. Evidence files are written before the commit: keys are per event
+id and writes idempotent, so a rolled-back batch leaves at most orphan files that the retry overwrites.
 
 Database and storage errors propagate; the worker retries transient ones and falls back to one-by-one
 handling for the rest, so one poison message cannot hold back the others.
@@ -17,16 +18,16 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Insert, Table, insert, select
 from sqlalchemy.orm import Session
 
 from cloud_api.db.base import Base, utcnow
 from cloud_api.db.models import Camera, Case, CaseTransition, Device, DeviceKey, Evidence, ViolationEventRow
+from cloud_api.ingest.lookups import KeyCache, NewCase, Prefetch
 from cloud_api.services import cases as case_service
 from cloud_api.services.ingest import IngestService, Outcome
 from cloud_api.services.notifier import RECIPIENTS
@@ -35,7 +36,6 @@ from cloud_api.storage import evidence_key
 from mingchu.contract import ContractError, Envelope, ViolationEvent, decode, parse_topic
 from mingchu.contract.signing import signing_bytes
 
-_KEY_CACHE_MAX = 4096
 # cases.attach_or_open opens a case as NEW and at once moves it to NOTIFIED (the notify transition)
 _OPENED_STATE = State.NOTIFIED
 
@@ -58,23 +58,6 @@ class _Refusal:
     alert: bool = False
 
 
-class KeyCache:
-    """Parsed Ed25519 public keys by their base64 text. Immutable content, so caching cannot go stale."""
-
-    def __init__(self, limit: int = _KEY_CACHE_MAX) -> None:
-        self.limit = limit
-        self._keys: dict[str, Ed25519PublicKey] = {}
-
-    def get(self, public_key_b64: str) -> Ed25519PublicKey:
-        key = self._keys.get(public_key_b64)
-        if key is None:
-            if len(self._keys) >= self.limit:
-                self._keys.clear()
-            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
-            self._keys[public_key_b64] = key
-        return key
-
-
 class EventBatch:
     """Processes event batches for one :class:`IngestService` (one instance per worker thread)."""
 
@@ -87,10 +70,10 @@ class EventBatch:
         decoded: list[Envelope | _Refusal] = [self._decode(item) for item in items]
         envelopes = [d for d in decoded if isinstance(d, Envelope)]
         with self.service.db.session() as session:
-            ctx = _Prefetch.load(session, envelopes)
+            ctx = Prefetch.load(session, envelopes)
             outcomes: list[Outcome | None] = [None] * len(items)
-            accepted: list[tuple[int, Envelope, Case | _NewCase, DeviceKey]] = []
-            seen: dict[UUID, Case | _NewCase] = {}
+            accepted: list[tuple[int, Envelope, Case | NewCase, DeviceKey]] = []
+            seen: dict[UUID, Case | NewCase] = {}
             for i, (item, d) in enumerate(zip(items, decoded, strict=True)):
                 if isinstance(d, _Refusal):
                     outcomes[i] = self._refuse(session, item, d)
@@ -148,7 +131,7 @@ class EventBatch:
             )
         return envelope
 
-    def _check(self, ctx: _Prefetch, event: ViolationEvent) -> DeviceKey | _Refusal:
+    def _check(self, ctx: Prefetch, event: ViolationEvent) -> DeviceKey | _Refusal:
         """Device, school and signature checks, with the same reasons as the one-by-one path."""
         device = ctx.devices.get(event.device_id)
         if device is None:
@@ -185,7 +168,7 @@ class EventBatch:
             alert=r.alert,
         )  # fmt: skip
 
-    def _place(self, session: Session, ctx: _Prefetch, device: Device, event: ViolationEvent) -> str | None:
+    def _place(self, session: Session, ctx: Prefetch, device: Device, event: ViolationEvent) -> str | None:
         camera = ctx.cameras.get(event.place.camera_id)
         if camera is not None and camera.school_id == device.school_id and camera.room_id is not None:
             return None
@@ -196,7 +179,7 @@ class EventBatch:
                 ctx.cameras[found.id] = found
         return problem
 
-    def _attach_or_new(self, ctx: _Prefetch, event: ViolationEvent) -> Case | _NewCase:
+    def _attach_or_new(self, ctx: Prefetch, event: ViolationEvent) -> Case | NewCase:
         """The open case for camera+track+class (prefetched or opened earlier in this batch), else a new one."""
         key = case_service.open_key(event.place.camera_id, event.track_id, event.violation_class.value)
         case = ctx.open_cases.get(key)
@@ -213,7 +196,7 @@ class EventBatch:
             return new
         config, taxonomy = self.service.config.cases, self.service.taxonomy
         hours = case_service.deadline_hours(event.violation_class.value, event.severity, config, taxonomy)
-        new = _NewCase(
+        new = NewCase(
             {
                 "kind": "violation",
                 "school_id": event.school_id,
@@ -238,7 +221,7 @@ class EventBatch:
 
     # --- per batch ----------------------------------------------------------------------------------------------
 
-    def _open_new_cases(self, session: Session, ctx: _Prefetch) -> None:
+    def _open_new_cases(self, session: Session, ctx: Prefetch) -> None:
         """Insert the batch's new cases in one executemany, read them back (ids), log and notify them.
 
         Same rows as ``cases.attach_or_open`` opening a case (open → new, notify → notified), written
@@ -280,7 +263,7 @@ class EventBatch:
         self,
         session: Session,
         items: Sequence[Item],
-        accepted: list[tuple[int, Envelope, Case | _NewCase, DeviceKey]],
+        accepted: list[tuple[int, Envelope, Case | NewCase, DeviceKey]],
         outcomes: list[Outcome | None],
     ) -> None:
         """Event rows and evidence rows, each one executemany; files are written before the commit."""
@@ -290,7 +273,7 @@ class EventBatch:
         for i, envelope, target, key in accepted:
             event = envelope.message
             assert isinstance(event, ViolationEvent)
-            case_id = target.require().id if isinstance(target, _NewCase) else target.id
+            case_id = target.require().id if isinstance(target, NewCase) else target.id
             if outcomes[i] is not None:  # a duplicate within the batch: now that the case has its id
                 outcomes[i] = Outcome("duplicate", "event_id", case_id=case_id)
                 continue
@@ -356,66 +339,6 @@ class EventBatch:
 def _core_insert(model: type[Base]) -> Insert:
     """A plain table INSERT: executemany without the ORM bulk layer (a third of the per-row cost)."""
     return insert(cast(Table, model.__table__))
-
-
-@dataclass
-class _NewCase:
-    """A case first seen in this batch: column values until inserted, then the loaded row."""
-
-    values: dict[str, Any]
-    reason: str
-    case: Case | None = None
-
-    def require(self) -> Case:
-        if self.case is None:
-            raise RuntimeError(f"case {self.values['open_key']} was not read back after its insert")
-        return self.case
-
-
-@dataclass
-class _Prefetch:
-    """Everything the batch looks up, each with one query."""
-
-    devices: dict[str, Device]
-    keys: dict[tuple[str, str], DeviceKey]
-    case_of_event: dict[UUID, int]
-    cameras: dict[str, Camera]
-    open_cases: dict[str, Case]
-    new_cases: dict[str, _NewCase]
-
-    @classmethod
-    def load(cls, session: Session, envelopes: Sequence[Envelope]) -> _Prefetch:
-        events = [e.message for e in envelopes if isinstance(e.message, ViolationEvent)]
-        device_ids = {e.device_id for e in events}
-        devices = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(device_ids)))} if events else {}
-        keys = (
-            {
-                (k.device_id, k.key_id): k
-                for k in session.scalars(select(DeviceKey).where(DeviceKey.device_id.in_(devices)))
-            }
-            if devices
-            else {}
-        )
-        case_of_event: dict[UUID, int] = {}
-        cameras: dict[str, Camera] = {}
-        open_cases: dict[str, Case] = {}
-        if events:
-            ids = [e.event_id for e in events]
-            case_of_event = {
-                eid: cid
-                for eid, cid in session.execute(
-                    select(ViolationEventRow.event_id, ViolationEventRow.case_id).where(
-                        ViolationEventRow.event_id.in_(ids)
-                    )
-                )
-            }
-            camera_ids = {e.place.camera_id for e in events}
-            cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(camera_ids)))}
-            open_keys = {case_service.open_key(e.place.camera_id, e.track_id, e.violation_class.value) for e in events}
-            open_cases = {
-                c.open_key: c for c in session.scalars(select(Case).where(Case.open_key.in_(open_keys))) if c.open_key
-            }
-        return cls(devices, keys, case_of_event, cameras, open_cases, {})
 
 
 __all__ = ["EventBatch", "Item", "KeyCache"]

@@ -24,6 +24,13 @@ class IngestMetrics:
             registry=registry,
         )
 
+        self.batch_size = Histogram(
+            "mingchu_ingest_batch_size",
+            "event messages committed per transaction (how well batching works under load)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=registry,
+        )
+
     def value(self, outcome: str, reason: str | None = None, channel: str | None = None) -> float:
         """Sum of the messages counter over matching labels (for tests and the CLI)."""
         total = 0.0

@@ -29,6 +29,7 @@ from cloud_api.ingest.batch import EventBatch, Item
 from cloud_api.ingest.metrics import IngestMetrics
 from cloud_api.services.ingest import IngestService, Outcome
 from cloud_api.storage import StorageError
+from mingchu.contract import ContractError, parse_topic
 from mingchu.contract.topics import TOPIC_ROOT, hub_filters
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ _QOS = {"events": 1, "status": 1, "stats": 0}
 # the database or storage is away (not the message's fault): retry the batch as it is, without acking
 _TRANSIENT = (OperationalError, InterfaceError, PoolTimeout, StorageError, OSError)
 DEFAULT_BATCH_SIZE = 64
+# a database error caused by the message itself (not an outage) is retried this often, then quarantined
+_REFUSALS_BEFORE_QUARANTINE = 3
 
 
 def subscriptions(config: MqttConfig) -> list[tuple[str, int]]:
@@ -78,6 +81,7 @@ class IngestWorker:
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
         self.acked = 0
+        self.largest_batch = 0  # most event messages committed in one transaction (tests, diagnostics)
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=mqtt_config.client_id,
@@ -256,6 +260,8 @@ class IngestWorker:
                         return outcomes
                     outcomes.append(single)
                 return outcomes
+        self.metrics.batch_size.observe(len(items))
+        self.largest_batch = max(self.largest_batch, len(items))
         for message, outcome in zip(messages, outcomes, strict=True):
             self._count(message, outcome)
         return outcomes
@@ -267,12 +273,22 @@ class IngestWorker:
             self.metrics.latency.observe(max(0.0, (utcnow() - outcome.occurred_at).total_seconds()))
 
     def _handle_with_retry(self, message: mqtt.MQTTMessage) -> Outcome | None:
+        """One message, own transaction. Outages are retried without end; an error the database raises for
+        this message itself (constraint race, value it refuses) is retried a few times, then quarantined."""
         delay = self.ingest_config.retry_initial_s
+        refused = 0
         while True:
             try:
                 outcome = self.service.handle(message.topic, bytes(message.payload), utcnow())
             except (SQLAlchemyError, StorageError, OSError) as exc:
                 self.metrics.db_retries.inc()
+                if not isinstance(exc, _TRANSIENT):
+                    refused += 1
+                    if refused >= _REFUSALS_BEFORE_QUARANTINE:
+                        stored = self._quarantine(message, "db_refused", exc)
+                        if stored is not None:
+                            self._count(message, stored)
+                        return stored
                 log.warning(
                     "ingest: %s failed (%s); retrying in %.1fs, not acked", message.topic, exc.__class__.__name__, delay
                 )
@@ -282,16 +298,33 @@ class IngestWorker:
                 continue
             except Exception as exc:  # a bug must not wedge the queue: quarantine and move on
                 log.exception("ingest: unexpected error on %s", message.topic)
-                try:
-                    outcome = self.service.quarantine(
-                        message.topic, bytes(message.payload), "internal_error", repr(exc)
-                    )
-                except (SQLAlchemyError, StorageError, OSError):
-                    if self._stop.wait(delay):
-                        return None
-                    continue
+                stored = self._quarantine(message, "internal_error", exc)
+                if stored is not None:
+                    self._count(message, stored)
+                return stored
             self._count(message, outcome)
             return outcome
+
+    def _quarantine(self, message: mqtt.MQTTMessage, reason: str, exc: Exception) -> Outcome | None:
+        """Store the refused payload; retried while storage/database are away. None when stopping."""
+        delay = self.ingest_config.retry_initial_s
+        log.warning("ingest: quarantining %s (%s: %r)", message.topic, reason, exc)
+        school: str | None = None
+        device: str | None = None
+        try:
+            info = parse_topic(message.topic)
+            school, device = info.school_id, info.device_id
+        except ContractError:
+            pass
+        while True:
+            try:
+                return self.service.quarantine(
+                    message.topic, bytes(message.payload), reason, repr(exc), None, school, device
+                )
+            except (SQLAlchemyError, StorageError, OSError):
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, self.ingest_config.retry_max_s)
 
 
 def _is_event(message: mqtt.MQTTMessage) -> bool:

@@ -17,11 +17,11 @@ from sqlalchemy.exc import OperationalError
 
 from cloud_api.config import IngestConfig, MqttConfig
 from cloud_api.context import HubContext
-from cloud_api.db.models import Case, Quarantine, ViolationEventRow
+from cloud_api.db.models import Case, Device, Quarantine, ViolationEventRow
 from cloud_api.db.session import Database
 from cloud_api.ingest.worker import IngestWorker
 from cloud_api.services.ingest import IngestService
-from tests.hub.helpers import World, new_key
+from tests.hub.helpers import World, event_payload, new_key, status_payload
 from tests.support.waiting import wait_for
 
 
@@ -156,7 +156,6 @@ def test_event_replay_bad_signature_unknown_and_garbage(hub: HubContext, mworld:
         tampered, _ = mworld.event(tamper=True)
         publisher.publish(mworld.topic(), tampered)
         wait_for(lambda: quarantined(hub, mworld.device, "bad_signature") == 1, 20, what="bad signature quarantined")
-        from tests.hub.helpers import event_payload
 
         ghost = f"ghost-{uuid.uuid4().hex[:6]}"
         unknown, _ = event_payload(new_key(), school_id=mworld.school_a, device_id=ghost, camera_id="c1")
@@ -311,3 +310,92 @@ def test_reconnect_while_handling_never_acks_across_connections(
 
 def retries(hub: HubContext) -> float:
     return hub.registry.get_sample_value("mingchu_ingest_retries_total") or 0.0
+
+
+# --- batching ---------------------------------------------------------------------------------------------------
+
+
+def _event_ids(hub: HubContext, school: str) -> int:
+    with hub.db.session() as s:
+        return (
+            s.scalar(select(func.count()).select_from(ViolationEventRow).where(ViolationEventRow.school_id == school))
+            or 0
+        )
+
+
+def test_a_burst_is_batched_acked_once_each_in_arrival_order(
+    hub: HubContext, mworld: World, publisher: Publisher
+) -> None:
+    """While the first message is held between commit and ack, the rest queue up and go through in batches."""
+    client_id, group = _ids()
+    release = threading.Event()
+    order: list[bytes] = []
+
+    def hold(message: mqtt.MQTTMessage, outcome: Any) -> None:
+        if message.topic.startswith(f"mingchu/v1/{mworld.school_a}/"):
+            order.append(bytes(message.payload))
+            if len(order) == 1:
+                release.wait(20)
+
+    worker = make_worker(hub, client_id, group, before_ack=hold, schools=(mworld.school_a,))
+    sent: list[bytes] = []
+    try:
+        first = mworld.event(track_id=0)[0]
+        publisher.publish(mworld.topic(), first)
+        sent.append(first)
+        wait_for(lambda: len(order) == 1, 20, what="first event committed and held")
+        for track in range(1, 25):
+            if track == 12:  # a status in the middle: applied in order, between two event transactions
+                payload = status_payload(mworld.key, school_id=mworld.school_a, device_id=mworld.device, state="online")
+                publisher.publish(mworld.topic("status"), payload)
+                sent.append(payload)
+            payload = mworld.event(track_id=track)[0]
+            publisher.publish(mworld.topic(), payload)
+            sent.append(payload)
+        release.set()
+        wait_for(lambda: len(order) == len(sent), 30, what="every message acked")
+    finally:
+        release.set()
+        worker.stop()
+    assert order == sent  # acked exactly once each, in arrival order
+    assert worker.largest_batch > 1
+    assert cases(hub, mworld.school_a) == 25 and _event_ids(hub, mworld.school_a) == 25
+    with hub.db.session() as s:
+        device = s.get(Device, mworld.device)
+        assert device is not None and device.state == "online"
+
+
+def test_poison_event_in_a_batch_is_quarantined_alone(
+    hub: HubContext, mworld: World, publisher: Publisher, db_url: str
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite stores any integer, so the message is not poison there")
+    client_id, group = _ids()
+    release = threading.Event()
+    acks = AckLog()
+
+    def hold(message: mqtt.MQTTMessage, outcome: Any) -> None:
+        acks(message, outcome)
+        if acks.count(mworld.topic()) == 1:
+            release.wait(20)
+
+    worker = make_worker(hub, client_id, group, before_ack=hold, schools=(mworld.school_a,))
+    try:
+        publisher.publish(mworld.topic(), mworld.event(track_id=0)[0])
+        wait_for(lambda: acks.count(mworld.topic()) == 1, 20, what="first event held")
+        for track in range(1, 9):
+            # valid by the contract (any int) but out of range for the INTEGER column: PostgreSQL refuses it
+            payload = mworld.event(track_id=2**31 if track == 4 else track)[0]
+            publisher.publish(mworld.topic(), payload)
+        release.set()
+        wait_for(lambda: acks.count(mworld.topic()) == 9, 30, what="all nine acked, the poison too")
+    finally:
+        release.set()
+        worker.stop()
+    assert quarantined(hub, mworld.device, "db_refused") == 1
+    assert cases(hub, mworld.school_a) == 8 and _event_ids(hub, mworld.school_a) == 8
+
+
+def test_batch_size_must_be_positive(hub: HubContext) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        IngestWorker(hub.ingest_service(), MqttConfig(), IngestConfig(), hub.metrics, batch_size=0)
