@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from edge_agent.detect.base import Detector, DetectorSpec
+from edge_agent.detect.nanodet import NanoDetDetector
+from edge_agent.detect.yolo import YoloDetector
 
 
 def detector_families() -> dict[str, type[Detector]]:
-    families: dict[str, type[Detector]] = {}
-    try:
-        from edge_agent.detect.nanodet import NanoDetDetector
-
-        families["nanodet"] = NanoDetDetector
-    except ImportError:  # pragma: no cover - module arrives with the models work
-        pass
-    try:
-        from edge_agent.detect.yolo import YoloDetector
-
-        families["yolo"] = YoloDetector
-    except ImportError:  # pragma: no cover
-        pass
-    return families
+    return {"nanodet": NanoDetDetector, "yolo": YoloDetector}
 
 
 def create_detector(family: str, spec: DetectorSpec) -> Detector:
