@@ -7,9 +7,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import cloud_api.db.models  # noqa: F401
+from cloud_api.analytics.rollup import AnalyticsBase
 from cloud_api.db.base import Base
 from cloud_api.db.session import make_engine
-from cloud_api.analytics.rollup import AnalyticsBase
 from cloud_api.migrations import current, downgrade, upgrade
 
 

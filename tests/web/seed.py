@@ -22,10 +22,10 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models import Camera, Canteen, District, Room, School, User
 from cloud_api.db.models.people import CameraLiveSetting, ParentGrant
 from cloud_api.db.session import Database
-from cloud_api.services.security import hash_password
 from cloud_api.services import devices as device_service
 from cloud_api.services.ingest import IngestService
 from cloud_api.services.notifier import RecordingNotifier
+from cloud_api.services.security import hash_password
 from cloud_api.storage.base import Storage
 from mingchu.contract import DeviceStats, DeviceStatus, Topics, ViolationEvent, encode
 from mingchu.contract.envelope import attachment_ref
