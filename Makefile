@@ -33,8 +33,8 @@ test-fast: $(STAMP)     ## pure-logic tests only, no services
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check mingchu
-	$(VENV)/bin/mypy mingchu/contract mingchu/config.py mingchu/taxonomy.py
+	$(VENV)/bin/ruff format --check mingchu edge_agent
+	$(VENV)/bin/mypy edge_agent cloud_api mingchu   # strict on the contract, config and taxonomy (pyproject)
 
 docs: $(STAMP)          ## regenerate the contract JSON Schema and the config reference
 	$(PY) -m mingchu.contract.schema docs/contract

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from mingchu.datasets.progress import progress
@@ -61,20 +62,22 @@ def load_backgrounds(sources: list[Path], max_frames: int, long_side: int) -> li
                 if not ok:
                     break
                 if i in wanted:
-                    out.append(_shrink(frame, long_side))
+                    out.append(_shrink(np.asarray(frame, np.uint8), long_side))
             cap.release()
             continue
         files = sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_EXTS) if src.is_dir() else [src]
         for f in files[:max_frames]:
             img = cv2.imread(str(f), cv2.IMREAD_COLOR)
             if img is not None and min(img.shape[:2]) >= 64:
-                out.append(_shrink(img, long_side))
+                out.append(_shrink(np.asarray(img, np.uint8), long_side))
     return out
 
 
 def _shrink(img: Image, long_side: int) -> Image:
     scale = long_side / max(img.shape[:2])
-    return cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
+    if scale >= 1:
+        return img
+    return np.asarray(cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8)
 
 
 def procedural_background(w: int, h: int, rng: np.random.Generator) -> Image:
@@ -143,9 +146,10 @@ def _photometric(img: Image, rng: np.random.Generator) -> Image:
         * rng.uniform(0.88, 1.12, 3).astype(np.float32)
     )
     if rng.random() < 0.35:
-        f = cv2.GaussianBlur(f, (0, 0), float(rng.uniform(0.4, 1.1)))
+        f = np.asarray(cv2.GaussianBlur(f, (0, 0), float(rng.uniform(0.4, 1.1))), np.float32)
     f = f + rng.normal(0, float(rng.uniform(0, 0.03)), f.shape).astype(np.float32)
-    return (np.clip(f, 0, 1) * 255).astype(np.uint8)
+    out: npt.NDArray[np.uint8] = (np.clip(f, 0, 1) * 255).astype(np.uint8)
+    return out
 
 
 def render_scene(cfg: SynthConfig, index: int, backgrounds: list[Image]) -> Scene:

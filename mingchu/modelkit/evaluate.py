@@ -65,7 +65,7 @@ def evaluate(
             raise ValueError("bad labels:\n" + "\n".join(map(str, issues)))
         h, w = image.shape[:2]
         start = time.perf_counter()
-        dets = detector.detect(image)
+        dets = detector.detect(np.asarray(image, np.uint8))
         times.append((time.perf_counter() - start) * 1000)
         ev.add(
             dets.xyxy,

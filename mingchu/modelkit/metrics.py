@@ -24,7 +24,8 @@ def box_iou(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> F:
     inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
     area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
     area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)
+    iou: npt.NDArray[np.float64] = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)
+    return iou
 
 
 def match_predictions(
@@ -105,13 +106,13 @@ class DetectionEval:
         gt_xyxy: npt.NDArray[np.floating],
         gt_cls: npt.NDArray[np.integer],
     ) -> None:
-        pred_cls = np.asarray(pred_cls, np.int64)
-        gt_cls = np.asarray(gt_cls, np.int64)
-        self._tp.append(match_predictions(pred_xyxy, pred_scores, pred_cls, gt_xyxy, gt_cls, self.iou_threshold))
+        pred_ids: npt.NDArray[np.int64] = np.asarray(pred_cls, np.int64)
+        gt_ids: npt.NDArray[np.int64] = np.asarray(gt_cls, np.int64)
+        self._tp.append(match_predictions(pred_xyxy, pred_scores, pred_ids, gt_xyxy, gt_ids, self.iou_threshold))
         self._scores.append(np.asarray(pred_scores, np.float64))
-        self._cls.append(pred_cls)
-        self._n_gt += np.bincount(gt_cls, minlength=len(self.names))[: len(self.names)]
-        self._confuse(np.asarray(pred_xyxy), np.asarray(pred_scores), pred_cls, np.asarray(gt_xyxy), gt_cls)
+        self._cls.append(pred_ids)
+        self._n_gt += np.bincount(gt_ids, minlength=len(self.names))[: len(self.names)]
+        self._confuse(np.asarray(pred_xyxy), np.asarray(pred_scores), pred_ids, np.asarray(gt_xyxy), gt_ids)
 
     def _confuse(
         self,
@@ -135,8 +136,8 @@ class DetectionEval:
                 self.confusion[gc[g], pc[p]] += 1
             else:
                 self.confusion[gc[g], bg] += 1
-        for p in np.flatnonzero(free_p):
-            self.confusion[bg, pc[p]] += 1
+        for unmatched in np.flatnonzero(free_p):
+            self.confusion[bg, pc[unmatched]] += 1
 
     def per_class(self) -> dict[str, ClassResult]:
         """AP, PR curve, support and prediction count per class."""

@@ -47,7 +47,7 @@ class _Calibration:
             img = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if img is None:
                 raise ValueError(f"{path}: unreadable calibration image")
-            canvas, _ = letterbox(img, size)
+            canvas, _ = letterbox(np.asarray(img, np.uint8), size)
             yield {name: np.ascontiguousarray(canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0)}
 
     def get_next(self) -> dict[str, npt.NDArray[np.float32]] | None:
