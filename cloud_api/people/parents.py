@@ -112,7 +112,7 @@ def create_invite(
 
 
 def invite_link(cfg: ParentsConfig, code: str) -> str:
-    return f"{cfg.public_base_url.rstrip('/')}/parents/join?code={code}"
+    return f"{cfg.public_base_url.rstrip('/')}/web/join?code={code}"
 
 
 def qr_svg(data: str) -> str:
