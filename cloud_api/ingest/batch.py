@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -61,50 +62,92 @@ class _Refusal:
 class EventBatch:
     """Processes event batches for one :class:`IngestService` (one instance per worker thread)."""
 
-    def __init__(self, service: IngestService, keys: KeyCache | None = None) -> None:
+    def __init__(self, service: IngestService, keys: KeyCache | None = None, writers: int = 2) -> None:
+        """``writers`` threads store evidence files while this thread talks to the database (0: inline)."""
         self.service = service
         self.keys = keys or KeyCache()
+        self._pool = ThreadPoolExecutor(writers, thread_name_prefix="evidence") if writers > 0 else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def handle(self, items: Sequence[Item]) -> list[Outcome]:
         """Outcomes in the order of ``items``; all decisions commit together or not at all."""
         decoded: list[Envelope | _Refusal] = [self._decode(item) for item in items]
         envelopes = [d for d in decoded if isinstance(d, Envelope)]
+        writes: list[Future[None]] = []
+        outcomes: list[Outcome | None] = [None] * len(items)
         with self.service.db.session() as session:
-            ctx = Prefetch.load(session, envelopes)
-            outcomes: list[Outcome | None] = [None] * len(items)
-            accepted: list[tuple[int, Envelope, Case | NewCase, DeviceKey]] = []
-            seen: dict[UUID, Case | NewCase] = {}
-            for i, (item, d) in enumerate(zip(items, decoded, strict=True)):
-                if isinstance(d, _Refusal):
-                    outcomes[i] = self._refuse(session, item, d)
-                    continue
-                event = d.message
-                assert isinstance(event, ViolationEvent)
-                refusal_or_key = self._check(ctx, event)
-                if isinstance(refusal_or_key, _Refusal):
-                    outcomes[i] = self._refuse(session, item, refusal_or_key)
-                    continue
-                if event.event_id in ctx.case_of_event:
-                    outcomes[i] = Outcome("duplicate", "event_id", case_id=ctx.case_of_event[event.event_id])
-                    continue
-                if event.event_id in seen:  # the case id is known once the batch's cases are inserted
-                    outcomes[i] = Outcome("duplicate", "event_id")
-                    accepted.append((i, d, seen[event.event_id], refusal_or_key))
-                    continue
-                device = ctx.devices[event.device_id]
-                problem = self._place(session, ctx, device, event)
-                if problem:
-                    outcomes[i] = self._refuse(
-                        session, item, _Refusal("place_mismatch", problem, device.school_id, device.id)
-                    )
-                    continue
-                case = self._attach_or_new(ctx, event)
-                seen[event.event_id] = case
-                accepted.append((i, d, case, refusal_or_key))
-            self._open_new_cases(session, ctx)
-            self._insert_events(session, items, accepted, outcomes)
+            try:
+                self._handle(session, items, decoded, envelopes, writes, outcomes)
+            finally:
+                done, _ = wait(writes)  # the commit waits for every file (and never races a rollback)
+            for f in done:
+                f.result()  # a failed write raises here: the transaction rolls back, the worker retries
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]
+
+    def _handle(
+        self,
+        session: Session,
+        items: Sequence[Item],
+        decoded: list[Envelope | _Refusal],
+        envelopes: list[Envelope],
+        writes: list[Future[None]],
+        outcomes: list[Outcome | None],
+    ) -> None:
+        ctx = Prefetch.load(session, envelopes)
+        accepted: list[tuple[int, Envelope, Case | NewCase, DeviceKey]] = []
+        seen: dict[UUID, Case | NewCase] = {}
+        for i, (item, d) in enumerate(zip(items, decoded, strict=True)):
+            if isinstance(d, _Refusal):
+                outcomes[i] = self._refuse(session, item, d)
+                continue
+            event = d.message
+            assert isinstance(event, ViolationEvent)
+            refusal_or_key = self._check(ctx, event)
+            if isinstance(refusal_or_key, _Refusal):
+                outcomes[i] = self._refuse(session, item, refusal_or_key)
+                continue
+            if event.event_id in ctx.case_of_event:
+                outcomes[i] = Outcome("duplicate", "event_id", case_id=ctx.case_of_event[event.event_id])
+                continue
+            if event.event_id in seen:  # the case id is known once the batch's cases are inserted
+                outcomes[i] = Outcome("duplicate", "event_id")
+                accepted.append((i, d, seen[event.event_id], refusal_or_key))
+                continue
+            device = ctx.devices[event.device_id]
+            problem = self._place(session, ctx, device, event)
+            if problem:
+                outcomes[i] = self._refuse(
+                    session, item, _Refusal("place_mismatch", problem, device.school_id, device.id)
+                )
+                continue
+            case = self._attach_or_new(ctx, event)
+            seen[event.event_id] = case
+            accepted.append((i, d, case, refusal_or_key))
+            writes.append(self._submit(self._store, d))
+        self._open_new_cases(session, ctx)
+        self._insert_events(session, items, accepted, outcomes)
+
+    def _submit(self, fn: Callable[[Envelope], None], envelope: Envelope) -> Future[None]:
+        if self._pool is not None:
+            return self._pool.submit(fn, envelope)
+        done: Future[None] = Future()
+        try:
+            fn(envelope)
+            done.set_result(None)
+        except BaseException as exc:
+            done.set_exception(exc)
+        return done
+
+    def _store(self, envelope: Envelope) -> None:
+        event = envelope.message
+        assert isinstance(event, ViolationEvent)
+        for ref in event.attachments:
+            key = evidence_key(event.school_id, event.occurred_at, event.event_id, ref.name)
+            self.service.storage.put(key, envelope.attachments[ref.name], ref.content_type)
 
     # --- per message ------------------------------------------------------------------------------------------
 
@@ -267,7 +310,6 @@ class EventBatch:
         outcomes: list[Outcome | None],
     ) -> None:
         """Event rows and evidence rows, each one executemany; files are written before the commit."""
-        storage = self.service.storage
         rows: list[dict[str, object]] = []
         stored: list[tuple[Envelope, int]] = []
         for i, envelope, target, key in accepted:
@@ -317,7 +359,6 @@ class EventBatch:
             assert isinstance(event, ViolationEvent)
             for ref in event.attachments:
                 storage_key = evidence_key(event.school_id, event.occurred_at, event.event_id, ref.name)
-                storage.put(storage_key, envelope.attachments[ref.name], ref.content_type)
                 evidence.append(
                     {
                         "case_id": case_id,

@@ -122,6 +122,7 @@ class IngestWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._batch.close()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -134,6 +135,7 @@ class IngestWorker:
             sock.close()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._batch.close()
 
     @property
     def connected(self) -> bool:
