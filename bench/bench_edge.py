@@ -180,6 +180,8 @@ def run(args: argparse.Namespace) -> str:
         lines += table
         best[s.label], all_runs[s.label] = most, runs
     load_end = lib.load_text()
+    picture = lib.plot_runs(all_runs, args.plot or tmp / "edge_cameras.png", cores)
+    log(f"picture: {picture}")
 
     lines += ["", "### Capacity", ""]
     lines.append(
@@ -264,6 +266,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=4.0, help="seconds before each camera window")
     p.add_argument("--window", type=float, default=10.0, help="seconds each camera window is measured")
     p.add_argument("--latency-s", type=float, default=15.0, help="seconds of events for the latency figure (0 = skip)")
+    p.add_argument("--plot", type=Path, help="PNG of fps and CPU against cameras (default: in the temp dir)")
     p.add_argument("--write-docs", action="store_true", help=f"replace '{SECTION}' in docs/benchmarks.md")
     args = p.parse_args(argv)
     for name in ("trials", "passes", "repeats"):

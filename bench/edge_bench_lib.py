@@ -7,6 +7,7 @@ simulated except the camera, which is an H.264 file paced at its own frame rate.
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import statistics
@@ -402,3 +403,52 @@ def latency_run(tmp: Path, model_name: str, seconds: float) -> list[float]:
     time.sleep(seconds)
     app.stop()
     return list(app.latencies_s)
+
+
+# ---- picture ------------------------------------------------------------------------------
+def plot_runs(runs: dict[str, list[CameraRun]], path: Path, cores: int) -> Path:
+    """PNG: slowest camera's detection fps and the agent's CPU (in cores) against camera count."""
+    w, h, m = 900, 420, 60
+    img = np.full((h, w, 3), 255, np.uint8)
+    all_runs = [r for rs in runs.values() for r in rs]
+    if not all_runs:
+        raise ValueError("no camera runs to plot")
+    n_max = max(r.n for r in all_runs) + 1
+    cpu_max = max(float(cores), max(r.cpu_pct / 100 for r in all_runs))
+
+    def xy(n: float, frac: float) -> tuple[int, int]:
+        return int(m + (w - 2 * m) * n / n_max), int(h - m - (h - 2 * m) * frac)
+
+    cv2.rectangle(img, xy(0, 0), xy(n_max, 1), (0, 0, 0), 1)
+    target = xy(0, 0.9 * DETECT_FPS / 6)
+    cv2.line(img, target, (w - m, target[1]), (0, 0, 200), 1)
+    cv2.putText(img, "4.5 fps", (w - m + 4, target[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 200), 1)
+    for n in range(0, n_max, 2):
+        cv2.putText(img, str(n), (xy(n, 0)[0] - 5, h - m + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
+    for v in range(0, 7, 2):  # left axis: fps; right axis: cores
+        y = xy(0, v / 6)[1]
+        cv2.putText(img, f"{v} fps", (8, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+    for c in range(int(cpu_max) + 1):
+        y = xy(0, c / cpu_max)[1]
+        cv2.putText(img, f"{c} core", (w - m + 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+    cv2.putText(img, "cameras", (w // 2 - 30, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    cv2.putText(img, "solid: min det fps (0-6)   dashed: agent CPU in cores", (m, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                (0, 0, 0), 1)  # fmt: skip
+    colours = {"360p": (200, 90, 0), "1080p": (0, 140, 0)}
+    for k, (label, rs) in enumerate(runs.items()):
+        colour = colours.get(label, (90, 90, 90))
+        fps_pts = [xy(r.n, min(r.fps_min, 6) / 6) for r in rs]
+        cpu_pts = [xy(r.n, r.cpu_pct / 100 / cpu_max) for r in rs]
+        for a, b in itertools.pairwise(fps_pts):
+            cv2.line(img, a, b, colour, 2, cv2.LINE_AA)
+        for a, b in itertools.pairwise(cpu_pts):
+            for t in np.linspace(0, 1, 12)[::2]:  # dashed
+                p = (int(a[0] + (b[0] - a[0]) * t), int(a[1] + (b[1] - a[1]) * t))
+                q2 = (int(a[0] + (b[0] - a[0]) * (t + 1 / 11)), int(a[1] + (b[1] - a[1]) * (t + 1 / 11)))
+                cv2.line(img, p, q2, colour, 1, cv2.LINE_AA)
+        for r, p in zip(rs, fps_pts, strict=True):
+            cv2.circle(img, p, 4, colour if r.ok else (0, 0, 255), -1)
+        cv2.putText(img, label, (m + 10 + 80 * k, 55), cv2.FONT_HERSHEY_SIMPLEX, 0.55, colour, 2)
+    if not cv2.imwrite(str(path), img):
+        raise OSError(f"cannot write {path}")
+    return path
