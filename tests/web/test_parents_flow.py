@@ -394,3 +394,33 @@ def test_head_invites_parent_joins_then_loses_access(hub: RunningHub, browser: A
         row.locator("input[name=viewable]").uncheck()
         row.locator("button[type=submit]").click()
         head.wait_for_selector("#done")
+
+
+def test_join_counts_bad_codes_like_the_api_and_locks_the_address(tmp_path: Any) -> None:
+    """Own hub: the lock is per client address, so it must not spill into the other tests."""
+    app, ctx, _seed = build_hub(tmp_path, live=False)
+    limit = ctx.people.lockout.max_failures
+    with TestClient(app) as head, TestClient(app) as parent:
+        assert head.post("/web/login", data={"username": "head_a", "password": PASSWORD}).status_code == 200
+        code = new_invite(head, label="lock test")
+        for i in range(limit):
+            r = join(parent, code, "locked_parent", {"code": f"MCI-wrong-guess-{i:03d}"})
+            assert r.status_code == 400 and error_key(r.text) == "join_bad_code"
+        users = count(ctx, User)
+        r = join(parent, code, "locked_parent")  # even the right code waits now
+        assert r.status_code == 429 and error_key(r.text) == "join_locked"
+        assert count(ctx, User) == users
+        # the API shares the budget: its redeem is locked for this address too
+        api = parent.post(
+            "/api/v1/people/invites/redeem", json={"code": code, "username": "locked_parent", "password": NEW_PW}
+        )
+        assert api.status_code == 429
+
+
+def test_malformed_ids_in_paths_change_nothing(ctx: WebContext, client_for: Callable[[str | None], TestClient]) -> None:
+    head = client_for("head_a")
+    active = count(ctx, ParentGrant, ParentGrant.revoked_at.is_(None))
+    assert head.post("/web/parents/grants/abc/revoke", data={"csrf": csrf(head)}).status_code == 422
+    r = head.post("/web/parents/cameras/..%2Fetc", data={"csrf": csrf(head), "viewable": "on"})
+    assert r.status_code == 404
+    assert count(ctx, ParentGrant, ParentGrant.revoked_at.is_(None)) == active
