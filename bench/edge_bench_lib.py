@@ -315,14 +315,31 @@ class CameraRun:
         return self.cpu_pct * 10 / self.n
 
 
-def camera_run(model: LoadedModel, cfg: EdgeConfig, clip: Path, n: int, warmup_s: float, window_s: float) -> CameraRun:
-    """``n`` cameras exactly as ``EdgeApp`` runs them: one worker thread each, one shared detector."""
+def camera_run(
+    model: LoadedModel,
+    cfg: EdgeConfig,
+    clip: Path,
+    n: int,
+    warmup_s: float,
+    window_s: float,
+    main_clip: Path | None = None,
+) -> CameraRun:
+    """``n`` cameras exactly as ``EdgeApp`` runs them: one worker thread each, one shared detector.
+
+    With ``main_clip`` each camera is configured as ``url`` = main stream, ``sub_url`` = ``clip``:
+    detection reads the sub-stream and ``VideoSource`` decodes the main stream too, for evidence.
+    """
     from edge_agent.supervisor import Supervisor
+
+    def source(k: int) -> VideoSource:
+        if main_clip is None:
+            return VideoSource(f"cam{k}", str(clip), detect_fps=DETECT_FPS, queue_size=2)
+        return VideoSource(f"cam{k}", str(main_clip), detect_url=str(clip), detect_fps=DETECT_FPS, queue_size=2)
 
     workers = [
         CameraWorker(
             f"cam{k}",
-            lambda k=k: VideoSource(f"cam{k}", str(clip), detect_fps=DETECT_FPS, queue_size=2),  # type: ignore[misc]
+            lambda k=k: source(k),  # type: ignore[misc]
             model.detector,
             model.mapper,
             ByteTracker(),
