@@ -24,7 +24,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Insert, Table, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from cloud_api.db.base import Base, utcnow
 from cloud_api.db.models import Camera, Case, CaseTransition, Device, DeviceKey, Evidence, ViolationEventRow
@@ -66,6 +66,7 @@ class EventBatch:
         """``writers`` threads store evidence files while this thread talks to the database (0: inline)."""
         self.service = service
         self.keys = keys or KeyCache()
+        configure_mappers()  # once, now, instead of inside the first batch (a visible pause under load)
         self._pool = ThreadPoolExecutor(writers, thread_name_prefix="evidence") if writers > 0 else None
 
     def close(self) -> None:

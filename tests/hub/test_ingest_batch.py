@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,9 +29,8 @@ from mingchu.contract.signing import key_id, public_key_bytes
 from tests.hub.helpers import World, event_payload, new_key, status_payload
 
 
-def scenario(w: World) -> list[list[tuple[str, bytes]]]:
+def scenario(w: World, t0: datetime) -> list[list[tuple[str, bytes]]]:
     """Two batches covering every decision an event can get; ids derive from the world so runs are comparable."""
-    t0 = utcnow().replace(microsecond=0) - timedelta(minutes=5)
     with w.hub.db.session() as s:
         s.add(Camera(id=f"cam-b{w.school_b}", school_id=w.school_b, name="b"))
     first, _ = w.event(track_id=1, severity=3, occurred_at=t0)
@@ -165,11 +164,12 @@ def _world(hub: HubContext) -> World:
 
 def test_batch_decides_like_one_by_one(hub: HubContext) -> None:
     results = []
+    t0 = utcnow().replace(microsecond=0) - timedelta(minutes=5)
     for make in (_one_by_one, _batched):
         w = _world(hub)
         run = make(hub)
         outcomes: list[Outcome] = []
-        for batch in scenario(w):
+        for batch in scenario(w, t0):
             outcomes += run(batch)
         results.append(summary(hub, w, outcomes))
     single, batched = results
