@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,6 +73,8 @@ class VideoSource:
     - ``queue_size``: frames waiting for the detector before the oldest is dropped.
     - ``realtime``: pace files at their own frame rate (False = decode as fast as possible).
     - ``evidence_max_age_s``: a main-stream picture older than this is not attached.
+    - ``evidence_wait_s``: at start, detection waits up to this long for the main stream's first picture
+      (unless the main stream has already failed), so the first events carry full-resolution evidence.
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class VideoSource:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         evidence_max_age_s: float = 1.0,
+        evidence_wait_s: float = 5.0,
         decode_threads: int = 1,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -101,6 +105,8 @@ class VideoSource:
         self.camera_id = camera_id
         self.detect_fps = detect_fps
         self.evidence_max_age_s = evidence_max_age_s
+        self.evidence_wait_s = evidence_wait_s
+        self._started_mono = 0.0
         self._period = 1.0 / detect_fps if detect_fps else 0.0
         self._next_due: float | None = None
         self._last_media_t: float | None = None
@@ -139,6 +145,7 @@ class VideoSource:
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> VideoSource:
+        self._started_mono = time.monotonic()
         if self._main is not None:
             self._main.start()
         self._detect.start()
@@ -200,14 +207,19 @@ class VideoSource:
             self._evidence = (frame, mono)
 
     def _on_detect_frame(self, frame: av.VideoFrame, media_t: float, mono: float, wall: datetime) -> None:
+        with self._evidence_lock:
+            latest = self._evidence
+        if (
+            self._main is not None
+            and latest is None
+            and mono - self._started_mono < self.evidence_wait_s
+            and self._main.stats().failures == 0
+        ):
+            return  # main stream still connecting: wait a little rather than send sub-stream evidence
         if not self._due(media_t):
             return
-        evidence_image = None
-        if self._main is not None:
-            with self._evidence_lock:
-                latest = self._evidence
-            if latest is not None and abs(latest[1] - mono) <= self.evidence_max_age_s:
-                evidence_image = _bgr(latest[0])
+        fresh = latest is not None and abs(latest[1] - mono) <= self.evidence_max_age_s
+        evidence_image = _bgr(latest[0]) if latest is not None and fresh else None
         image = _bgr(frame)
         with self._cond:
             out = Frame(self.camera_id, self._seq, image, wall, mono, evidence_image)
