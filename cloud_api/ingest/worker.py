@@ -64,13 +64,14 @@ class IngestWorker:
         *,
         before_ack: Callable[[mqtt.MQTTMessage, Outcome], None] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        evidence_writers: int = 0,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.service, self.mqtt_config, self.ingest_config, self.metrics = service, mqtt_config, ingest_config, metrics
         self.before_ack = before_ack
         self.batch_size = batch_size
-        self._batch = EventBatch(service)
+        self._batch = EventBatch(service, writers=evidence_writers)
         self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()
         # Packet ids are per connection: a message received on an earlier connection is never acked on a
         # later one (its id may by then name another message). If the broker kept our session it resends

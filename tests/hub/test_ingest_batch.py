@@ -203,10 +203,11 @@ def test_outcomes_keep_message_order_and_case_ids(hub: HubContext) -> None:
     assert outcomes[3].case_id == outcomes[0].case_id
 
 
-def test_failed_batch_rolls_back_everything(hub: HubContext) -> None:
-    """A storage failure mid-batch leaves no case, no event row and no quarantine row behind."""
+@pytest.mark.parametrize("writers", [0, 2])
+def test_failed_batch_rolls_back_everything(hub: HubContext, writers: int) -> None:
+    """A storage failure mid-batch leaves no case and no event row behind; the retry files everything once."""
     w = _world(hub)
-    batcher = EventBatch(hub.ingest_service())
+    batcher = EventBatch(hub.ingest_service(), writers=writers)
     puts = 0
     real_put = hub.storage.put
 
@@ -228,9 +229,13 @@ def test_failed_batch_rolls_back_everything(hub: HubContext) -> None:
         assert s.scalars(select(ViolationEventRow).where(ViolationEventRow.school_id == w.school_a)).first() is None
     # the retry goes through and files every event once
     outcomes = batcher.handle(items)
+    batcher.close()
     assert [o.outcome for o in outcomes] == ["accepted"] * 4 + ["rejected"]
     with hub.db.session() as s:
-        assert len(list(s.scalars(select(ViolationEventRow).where(ViolationEventRow.school_id == w.school_a)))) == 4
+        rows = list(s.scalars(select(ViolationEventRow).where(ViolationEventRow.school_id == w.school_a)))
+        assert len(rows) == 4
+        stored = list(s.scalars(select(Evidence).where(Evidence.event_row_id.in_([r.id for r in rows]))))
+        assert len(stored) == 4 and all(hub.storage.exists(e.storage_key) for e in stored)
 
 
 def test_key_cache_is_bounded_and_reused() -> None:
