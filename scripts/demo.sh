@@ -27,7 +27,10 @@ if ! answers 1883; then
   for _ in $(seq 1 50); do answers 1883 && break; sleep 0.2; done
 fi
 
-# 2. The hub: seed the demo district (idempotent), then serve with the in-process ingest worker.
+# 2. The hub: seed the demo district (idempotent), then serve with the in-process ingest worker,
+#    listening only to the demo schools so other traffic on a shared broker is left alone.
+export MINGCHU_HUB__MQTT__SCHOOLS='[school-a, school-b]' MINGCHU_HUB__MQTT__SHARE_GROUP=mingchu-demo \
+       MINGCHU_HUB__MQTT__CLIENT_ID=mingchu-demo-hub
 cd "$DEMO/hub"
 "$BIN/mingchu-hub" seed-demo --key-dir "$DEMO/keys"
 "$BIN/mingchu-hub" serve --host 127.0.0.1 --port "$HUB_PORT" > "$DEMO/hub.log" 2>&1 &
