@@ -18,6 +18,7 @@ import io
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -272,6 +273,7 @@ def main() -> None:
         hub.db.dispose()
         with psycopg.connect(PG, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        shutil.rmtree(storage, ignore_errors=True)
 
 
 if __name__ == "__main__":
