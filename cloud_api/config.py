@@ -44,7 +44,7 @@ class MqttConfig(StrictModel):
         description="subscribe only to these school ids (partition a region between hubs); empty: every school",
     )
     session_expiry_s: int = Field(default=3600, ge=0, description="how long the broker keeps our session offline")
-    receive_maximum: int = Field(default=32, ge=1, le=65535, description="max unacked messages in flight to us")
+    receive_maximum: int = Field(default=256, ge=1, le=65535, description="max unacked messages in flight to us")
     keepalive_s: int = Field(default=30, ge=5, description="MQTT keepalive")
 
 

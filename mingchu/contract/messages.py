@@ -19,6 +19,7 @@ SCHEMA_VERSION = 1
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="slug: letters, digits, _ and -")]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+TrackId = Annotated[int, Field(ge=0, le=2**31 - 1, description="tracker id (fits a 32-bit column)")]
 
 
 class ViolationClass(StrEnum):
@@ -61,7 +62,7 @@ class Box(_Part):
     label: str = Field(min_length=1, max_length=64)
     score: Unit
     xyxy: tuple[Unit, Unit, Unit, Unit]
-    track_id: int | None = None
+    track_id: TrackId | None = None
 
     @field_validator("xyxy")
     @classmethod
@@ -128,7 +129,7 @@ class ViolationEvent(Message):
     occurred_at: AwareDatetime
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     place: Place
-    track_id: int | None = Field(default=None, description="定人: tracker id, never a face identity")
+    track_id: TrackId | None = Field(default=None, description="定人: tracker id, never a face identity")
     score: Unit
     duration_s: float = Field(ge=0.0, description="how long the condition held before raising")
     boxes: tuple[Box, ...] = ()

@@ -139,6 +139,8 @@ def test_wrong_schema_version_is_refused_with_a_clear_message() -> None:
         ("event_id", "not-a-uuid"),
         ("unexpected", 1),
         ("school_id", "sch/001"),
+        ("track_id", 2**31),  # must fit the hub's 32-bit column
+        ("track_id", -1),
     ],
 )
 def test_invalid_event_fields_raise_contract_errors(field: str, value: object) -> None:

@@ -60,6 +60,7 @@ def event_payload(
     event_id: uuid.UUID | None = None,
     image: bytes | None = None,
     tamper: bool = False,
+    rule: str | None = None,
 ) -> tuple[bytes, ViolationEvent]:
     """Encode a signed ViolationEvent with one 'annotated' JPEG; ``tamper`` changes a field after signing."""
     occurred = occurred_at or now()
@@ -72,7 +73,7 @@ def event_payload(
             "event_id": str(event_id or uuid.uuid4()),
             "violation_class": violation_class,
             "severity": severity,
-            "rule": f"{violation_class}-rule",
+            "rule": rule if rule is not None else f"{violation_class}-rule",
             "occurred_at": occurred,
             "place": {
                 "school_id": school_id,
