@@ -174,7 +174,8 @@ def run(args: argparse.Namespace) -> str:
         "`Supervisor`: one detector session shared by all workers, no lock, so inference runs on as many cores "
         "as there are workers ready. *Sustained* = in every trial every camera ≥ 4.5 detections/s and the newest "
         "frame's age < 1 s at the end. *Box busy* is all processes on the machine (`/proc/stat`), so the gap "
-        "to 100 % is what was left idle; *load* is 1 / 5 / 15-min at the start of the window.",
+        "to 100 % is what was left idle; *load* is 1 / 5 / 15-min at the start of the window and counts "
+        "this benchmark's own runnable threads (up to two per camera), so box busy is the better sign of other jobs.",
         "",
         "Rows: *360p* = camera configured with only its 640x360 sub-stream (detection on it, evidence at 360p); "
         "*1080p* = main stream only, every frame decoded at 1920x1080 and detected on; *360p sub + 1080p main* = "
