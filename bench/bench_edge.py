@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> str:
         "for each detection frame, for evidence.",
         "",
         "| stream | cameras | det fps min / mean | lag start → end s | dropped/s | agent CPU % of a core "
-        "| agent CPU ms per camera-second | box busy % | load | sustained |",
+        "| agent CPU ms per camera-second | box busy % of all cores | load | sustained |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     best: dict[str, int] = {}

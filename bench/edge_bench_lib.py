@@ -452,10 +452,15 @@ def plot_runs(runs: dict[str, list[CameraRun]], path: Path, cores: int) -> Path:
     cv2.putText(img, "solid: min det fps (0-6)   dashed: agent CPU in cores", (m, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                 (0, 0, 0), 1)  # fmt: skip
     colours = {"360p": (200, 90, 0), "1080p": (0, 140, 0)}
-    for k, (label, rs) in enumerate(runs.items()):
+    label_x = m + 10
+    for label, trials in runs.items():
         colour = colours.get(label, (90, 90, 90))
+        counts = sorted({r.n for r in trials})
+        # one point per camera count: the worst trial's fps (and whether all held), the mean CPU
+        rs = [min((r for r in trials if r.n == n), key=lambda r: (r.ok, r.fps_min)) for n in counts]
+        cpu = [statistics.mean(r.cpu_pct for r in trials if r.n == n) for n in counts]
         fps_pts = [xy(r.n, min(r.fps_min, 6) / 6) for r in rs]
-        cpu_pts = [xy(r.n, r.cpu_pct / 100 / cpu_max) for r in rs]
+        cpu_pts = [xy(n, c / 100 / cpu_max) for n, c in zip(counts, cpu, strict=True)]
         for a, b in itertools.pairwise(fps_pts):
             cv2.line(img, a, b, colour, 2, cv2.LINE_AA)
         for a, b in itertools.pairwise(cpu_pts):
@@ -465,7 +470,8 @@ def plot_runs(runs: dict[str, list[CameraRun]], path: Path, cores: int) -> Path:
                 cv2.line(img, p, q2, colour, 1, cv2.LINE_AA)
         for r, p in zip(rs, fps_pts, strict=True):
             cv2.circle(img, p, 4, colour if r.ok else (0, 0, 255), -1)
-        cv2.putText(img, label, (m + 10 + 80 * k, 55), cv2.FONT_HERSHEY_SIMPLEX, 0.55, colour, 2)
+        cv2.putText(img, label, (label_x, 55), cv2.FONT_HERSHEY_SIMPLEX, 0.55, colour, 2)
+        label_x += cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.55, 2)[0][0] + 25
     if not cv2.imwrite(str(path), img):
         raise OSError(f"cannot write {path}")
     return path
