@@ -162,30 +162,12 @@ def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseDetail
     timeline = session.scalars(
         select(CaseTransition).where(CaseTransition.case_id == case.id).order_by(CaseTransition.id)
     )
-    rects = []
-    for r in session.scalars(select(Rectification).where(Rectification.case_id == case.id).order_by(Rectification.id)):
-        photos = session.scalars(select(RectificationPhoto).where(RectificationPhoto.rectification_id == r.id))
-        rects.append(
-            RectificationOut(
-                id=r.id,
-                text=r.text,
-                submitted_at=r.submitted_at,
-                status=r.status,
-                review_reason=r.review_reason,
-                reviewed_at=r.reviewed_at,
-                photos=[
-                    PhotoOut(
-                        id=p.id,
-                        url=f"/api/v1/rectification-photos/{p.id}",
-                        thumbnail_url=f"/api/v1/rectification-photos/{p.id}?thumbnail=true",
-                        width=p.width,
-                        height=p.height,
-                        content_type=p.content_type,
-                    )
-                    for p in photos
-                ],
-            )
+    rects = [
+        _rect_out(session, r)
+        for r in session.scalars(
+            select(Rectification).where(Rectification.case_id == case.id).order_by(Rectification.id)
         )
+    ]
     allowed = [t.action for t in workflow.TRANSITIONS if t.source == case.state and user.role in t.roles]
     base = _case_out(case).model_dump()
     return CaseDetail(
