@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 DEFAULT_ZONE = "Asia/Shanghai"
 Bucket = Literal["day", "week", "month"]
-BUCKETS: tuple[Bucket, ...] = ("day", "week", "month")
 MAX_DAYS = 3700  # ten years: refuse absurd ranges instead of scanning forever
 
 

@@ -24,13 +24,6 @@ class Orm(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_at: int = Field(description="unix time")
-    role: str
-
-
 class UserOut(Orm):
     id: int
     username: str

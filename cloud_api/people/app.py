@@ -1,4 +1,4 @@
-"""Mount the people area on a hub app: ``install_people(app, db=…, hub_config=…)`` (one line in ``create_app``).
+"""The people area on a hub app: ``create_app`` builds :class:`PeopleServices` and calls :func:`install_people`.
 
 Everything the routes need is built here and kept on ``app.state.people``; the push worker and live
 relay start and stop with the app's lifespan.
@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from sqlalchemy import event
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import object_session
 
 import cloud_api.db.models.people  # noqa: F401  (registers the people tables)
 from cloud_api.config import HubConfig
@@ -142,7 +142,3 @@ def install_people(app: FastAPI, services: PeopleServices, *, manage_lifespan: b
 def get_services(request: Request) -> PeopleServices:
     services: PeopleServices = request.app.state.people
     return services
-
-
-def session_of(services: PeopleServices) -> contextlib.AbstractContextManager[Session]:
-    return services.db.session()

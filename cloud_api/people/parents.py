@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud_api.db.base import utcnow
-from cloud_api.db.models.org import Camera, Room, School
+from cloud_api.db.models.org import Camera, Room
 from cloud_api.db.models.people import CameraLiveSetting, ParentGrant, ParentInvite
 from cloud_api.db.models.users import Role, User
 from cloud_api.people import accounts
@@ -218,7 +218,3 @@ def authorize_live(
     if camera.device_id is None:
         raise HTTPException(409, "camera has no edge device assigned")
     return LiveAuthorization(camera.id, camera.school_id, camera.device_id, grant_id, until, limit)
-
-
-def school_exists(session: Session, school_id: str) -> bool:
-    return session.get(School, school_id) is not None

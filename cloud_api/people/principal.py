@@ -82,11 +82,6 @@ def resolve(
     )
 
 
-def require_roles(principal: Principal, *roles: str) -> None:
-    if principal.role not in roles:
-        raise HTTPException(403, f"role {principal.role!r} may not do this")
-
-
 def can_oversee_school(session: Session, principal: Principal, school_id: str) -> bool:
     """Admin anywhere, regulator in their district, school staff in their school (not parents)."""
     if principal.role == Role.ADMIN:
@@ -97,9 +92,3 @@ def can_oversee_school(session: Session, principal: Principal, school_id: str) -
         school = session.get(School, school_id)
         return school is not None and school.district_id == principal.district_id
     return False
-
-
-def school_staff_only(principal: Principal, school_id: str, roles: frozenset[str] = STAFF_ROLES) -> None:
-    """Raise 404 unless the caller is staff (of ``roles``) of that school."""
-    if principal.role not in roles or principal.school_id != school_id:
-        raise HTTPException(404, "not found")
