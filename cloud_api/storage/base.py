@@ -24,9 +24,12 @@ class Storage(Protocol):
 
 
 def evidence_key(school_id: str, occurred_at: datetime, event_id: UUID, name: str) -> str:
-    """``evidence/{school}/{yyyy}/{mm}/{dd}/{event_id}/{name}.jpg``: per school and day, so retention is a prefix."""
+    """``evidence/{school}/{yyyy}/{mm}/{dd}/{event_id}-{name}.jpg``: per school and day, so retention is a prefix.
+
+    One folder per day, not per event: a new folder per event cost ingest a mkdir each. Keys are stored with
+    the evidence rows, so files written under the earlier per-event layout stay readable."""
     d = occurred_at
-    return f"evidence/{school_id}/{d:%Y}/{d:%m}/{d:%d}/{event_id}/{name}.jpg"
+    return f"evidence/{school_id}/{d:%Y}/{d:%m}/{d:%d}/{event_id}-{name}.jpg"
 
 
 def photo_key(school_id: str, case_id: int, sha256: str, suffix: str) -> str:

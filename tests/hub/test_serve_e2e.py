@@ -70,7 +70,7 @@ def test_serve_seeded_demo_turns_a_published_event_into_a_case(tmp_path: Path) -
         metrics = httpx.get(f"{base}/metrics").text
         assert 'mingchu_ingest_messages_total{channel="events",outcome="accepted",reason="event"} 1.0' in metrics
         assert (tmp_path / "mingchu.db").is_file()
-        assert list((tmp_path / "evidence").rglob("annotated.jpg"))
+        assert list((tmp_path / "evidence").rglob("*-annotated.jpg"))
         assert str(event.event_id)
     finally:
         proc.send_signal(signal.SIGINT)

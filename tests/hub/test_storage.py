@@ -18,7 +18,7 @@ from cloud_api.storage.s3 import S3Storage
 def test_local_put_get_exists_and_atomic(tmp_path: Path) -> None:
     storage = create_storage(LocalStorageConfig(root=tmp_path))
     key = evidence_key("school-a", datetime(2026, 3, 4, tzinfo=UTC), uuid.UUID(int=1), "annotated")
-    assert key == "evidence/school-a/2026/03/04/00000000-0000-0000-0000-000000000001/annotated.jpg"
+    assert key == "evidence/school-a/2026/03/04/00000000-0000-0000-0000-000000000001-annotated.jpg"
     storage.put(key, b"jpeg-bytes")
     storage.put(key, b"jpeg-bytes")  # idempotent
     assert storage.get(key) == b"jpeg-bytes" and storage.exists(key)
