@@ -31,7 +31,7 @@ from cloud_api.db.models import Camera, Case, CaseTransition, Device, DeviceKey,
 from cloud_api.ingest.lookups import KeyCache, NewCase, Prefetch
 from cloud_api.services import cases as case_service
 from cloud_api.services.ingest import IngestService, Outcome
-from cloud_api.services.notifier import RECIPIENTS
+from cloud_api.services.notifier import RECIPIENTS, CaseRef
 from cloud_api.services.workflow import State
 from cloud_api.storage import evidence_key
 from mingchu.contract import ContractError, Envelope, ViolationEvent, decode, parse_topic
@@ -267,29 +267,31 @@ class EventBatch:
     # --- per batch ----------------------------------------------------------------------------------------------
 
     def _open_new_cases(self, session: Session, ctx: Prefetch) -> None:
-        """Insert the batch's new cases in one executemany, read them back (ids), log and notify them.
+        """Insert the batch's new cases in one statement (ids come back by RETURNING), log and notify them.
 
         Same rows as ``cases.attach_or_open`` opening a case (open → new, notify → notified), written
         directly in the final state instead of INSERT then UPDATE per case.
         """
         if not ctx.new_cases:
             return
-        session.connection().execute(_core_insert(Case), [n.values for n in ctx.new_cases.values()])
-        opened = session.scalars(select(Case).where(Case.open_key.in_(list(ctx.new_cases))))
-        for case in opened:
-            assert case.open_key is not None
-            ctx.new_cases[case.open_key].case = case
+        news = list(ctx.new_cases.values())
+        # executemany then one SELECT of the ids: RETURNING over a batch becomes one multi-VALUES statement
+        # too long for psycopg's query cache, and re-parsing it cost more than this round trip
+        connection = session.connection()
+        connection.execute(_core_insert(Case), [n.values for n in news])
+        found = connection.execute(select(Case.open_key, Case.id).where(Case.open_key.in_(list(ctx.new_cases))))
+        for open_key, case_id in found:
+            ctx.new_cases[str(open_key)].case_id = case_id
         actor, now = case_service.SYSTEM_ACTOR, utcnow()
         log_rows: list[dict[str, object]] = []
-        for new in ctx.new_cases.values():
-            case = new.require()
+        for new in news:
             for action, source, target, reason in (
                 ("open", None, State.NEW, new.reason),
                 ("notify", State.NEW, _OPENED_STATE, ""),
             ):
                 log_rows.append(
                     {
-                        "case_id": case.id,
+                        "case_id": new.case_id,
                         "at": now,
                         "action": action,
                         "from_state": source,
@@ -301,8 +303,8 @@ class EventBatch:
                     }
                 )
         session.connection().execute(_core_insert(CaseTransition), log_rows)
-        for new in ctx.new_cases.values():
-            self.service.notifier.notify("case_opened", new.require(), RECIPIENTS["case_opened"])
+        refs = [CaseRef(new.require(), new.values["school_id"]) for new in news]
+        self.service.notifier.notify_many(session, "case_opened", refs, RECIPIENTS["case_opened"])
 
     def _insert_events(
         self,
@@ -317,7 +319,7 @@ class EventBatch:
         for i, envelope, target, key in accepted:
             event = envelope.message
             assert isinstance(event, ViolationEvent)
-            case_id = target.require().id if isinstance(target, NewCase) else target.id
+            case_id = target.require() if isinstance(target, NewCase) else target.id
             if outcomes[i] is not None:  # a duplicate within the batch: now that the case has its id
                 outcomes[i] = Outcome("duplicate", "event_id", case_id=case_id)
                 continue
@@ -348,12 +350,14 @@ class EventBatch:
             outcomes[i] = Outcome("accepted", "event", case_id=case_id, occurred_at=event.occurred_at)
         if not rows:
             return
-        session.connection().execute(_core_insert(ViolationEventRow), rows)
-        wanted = [r["event_id"] for r in rows]
-        found = session.execute(
-            select(ViolationEventRow.event_id, ViolationEventRow.id).where(ViolationEventRow.event_id.in_(wanted))
+        connection = session.connection()
+        connection.execute(_core_insert(ViolationEventRow), rows)  # ids read back as for cases (see above)
+        found = connection.execute(
+            select(ViolationEventRow.event_id, ViolationEventRow.id).where(
+                ViolationEventRow.event_id.in_([r["event_id"] for r in rows])
+            )
         )
-        row_ids: dict[UUID, int] = {eid: rid for eid, rid in found}
+        row_ids: dict[UUID, int] = {event_id: row_id for event_id, row_id in found}
         evidence: list[dict[str, object]] = []
         now = utcnow()
         for envelope, case_id in stored:

@@ -38,16 +38,16 @@ class KeyCache:
 
 @dataclass
 class NewCase:
-    """A case first seen in this batch: column values until inserted, then the loaded row."""
+    """A case first seen in this batch: column values until inserted, then its id."""
 
     values: dict[str, Any]
     reason: str
-    case: Case | None = None
+    case_id: int | None = None
 
-    def require(self) -> Case:
-        if self.case is None:
-            raise RuntimeError(f"case {self.values['open_key']} was not read back after its insert")
-        return self.case
+    def require(self) -> int:
+        if self.case_id is None:
+            raise RuntimeError(f"case {self.values['open_key']} has no id: it was not inserted")
+        return self.case_id
 
 
 @dataclass

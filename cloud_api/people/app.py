@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from sqlalchemy import event
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 import cloud_api.db.models.people  # noqa: F401  (registers the people tables)
 from cloud_api.config import HubConfig
@@ -24,7 +24,7 @@ from cloud_api.live.relay import LiveRelay
 from cloud_api.people.config import PeopleConfig
 from cloud_api.push.realtime import EventBroker
 from cloud_api.push.service import PushService
-from cloud_api.services.notifier import Notifier, RecordingNotifier
+from cloud_api.services.notifier import CaseRef, Notifier, RecordingNotifier
 from cloud_api.storage.base import Storage
 from cloud_api.storage.registry import create_storage
 from mingchu.contract import CommandReply, ContractError
@@ -44,7 +44,17 @@ class PushingNotifier:
         self.inner.notify(event_kind, case, recipients_roles)
         session = object_session(case)
         if session is not None:
-            event.listen(session, "after_commit", lambda _s: self.push.poll_soon(), once=True)
+            self._wake_after_commit(session)
+
+    def notify_many(
+        self, session: Session, event_kind: str, cases: Sequence[CaseRef], recipients_roles: Sequence[str]
+    ) -> None:
+        self.inner.notify_many(session, event_kind, cases, recipients_roles)
+        if cases:
+            self._wake_after_commit(session)
+
+    def _wake_after_commit(self, session: Session) -> None:
+        event.listen(session, "after_commit", lambda _s: self.push.poll_soon(), once=True)
 
 
 @dataclass

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from sqlalchemy.orm import object_session
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, object_session
 
 from cloud_api.db.models import Case, Notification
+
+
+class CaseRef(NamedTuple):
+    """What a notification needs of a case that ingest inserted without loading it."""
+
+    case_id: int
+    school_id: str
 
 
 class Notifier(Protocol):
     """Called inside the case's transaction, so a notification exists iff the change committed."""
 
     def notify(self, event_kind: str, case: Case, recipients_roles: Sequence[str]) -> None: ...
+
+    def notify_many(
+        self, session: Session, event_kind: str, cases: Sequence[CaseRef], recipients_roles: Sequence[str]
+    ) -> None:
+        """The same for a batch of cases (ingest opens up to a batch of cases per transaction)."""
+        ...
 
 
 class RecordingNotifier:
@@ -28,6 +42,18 @@ class RecordingNotifier:
                 kind=event_kind, case_id=case.id, school_id=case.school_id, recipients_roles=list(recipients_roles)
             )
         )
+
+    def notify_many(
+        self, session: Session, event_kind: str, cases: Sequence[CaseRef], recipients_roles: Sequence[str]
+    ) -> None:
+        if not cases:
+            return
+        roles = list(recipients_roles)
+        rows = [
+            {"kind": event_kind, "case_id": c.case_id, "school_id": c.school_id, "recipients_roles": roles}
+            for c in cases
+        ]
+        session.connection().execute(insert(Notification), rows)  # one executemany, no ORM objects
 
 
 # Who hears about what (roles; the notifier resolves people within the case's scope).
