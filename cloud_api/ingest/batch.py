@@ -23,10 +23,11 @@ from typing import cast
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, configure_mappers
 
 from cloud_api.db.base import Base, utcnow
+from cloud_api.db.bulk import insert_rows
 from cloud_api.db.models import Camera, Case, CaseTransition, Device, DeviceKey, Evidence, ViolationEventRow
 from cloud_api.ingest.lookups import KeyCache, NewCase, Prefetch
 from cloud_api.services import cases as case_service
@@ -278,7 +279,7 @@ class EventBatch:
         # executemany then one SELECT of the ids: RETURNING over a batch becomes one multi-VALUES statement
         # too long for psycopg's query cache, and re-parsing it cost more than this round trip
         connection = session.connection()
-        connection.execute(_core_insert(Case), [n.values for n in news])
+        insert_rows(connection, _table(Case), [n.values for n in news])
         found = connection.execute(select(Case.open_key, Case.id).where(Case.open_key.in_(list(ctx.new_cases))))
         for open_key, case_id in found:
             ctx.new_cases[str(open_key)].case_id = case_id
@@ -302,7 +303,7 @@ class EventBatch:
                         "reason": reason,
                     }
                 )
-        session.connection().execute(_core_insert(CaseTransition), log_rows)
+        insert_rows(session.connection(), _table(CaseTransition), log_rows)
         refs = [CaseRef(new.require(), new.values["school_id"]) for new in news]
         self.service.notifier.notify_many(session, "case_opened", refs, RECIPIENTS["case_opened"])
 
@@ -351,7 +352,7 @@ class EventBatch:
         if not rows:
             return
         connection = session.connection()
-        connection.execute(_core_insert(ViolationEventRow), rows)  # ids read back as for cases (see above)
+        insert_rows(connection, _table(ViolationEventRow), rows)  # ids read back as for cases (see above)
         found = connection.execute(
             select(ViolationEventRow.event_id, ViolationEventRow.id).where(
                 ViolationEventRow.event_id.in_([r["event_id"] for r in rows])
@@ -380,12 +381,11 @@ class EventBatch:
                     }
                 )
         if evidence:
-            session.connection().execute(_core_insert(Evidence), evidence)
+            insert_rows(session.connection(), _table(Evidence), evidence)
 
 
-def _core_insert(model: type[Base]) -> Insert:
-    """A plain table INSERT: executemany without the ORM bulk layer (a third of the per-row cost)."""
-    return insert(cast(Table, model.__table__))
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 __all__ = ["EventBatch", "Item", "KeyCache"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, object_session
 
+from cloud_api.db.bulk import insert_rows
 from cloud_api.db.models import Case, Notification
 
 
@@ -53,7 +54,7 @@ class RecordingNotifier:
             {"kind": event_kind, "case_id": c.case_id, "school_id": c.school_id, "recipients_roles": roles}
             for c in cases
         ]
-        session.connection().execute(insert(Notification), rows)  # one executemany, no ORM objects
+        insert_rows(session.connection(), cast(Table, Notification.__table__), rows)  # no ORM objects
 
 
 # Who hears about what (roles; the notifier resolves people within the case's scope).
