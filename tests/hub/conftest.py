@@ -1,4 +1,5 @@
-"""Hub fixtures: every database test runs on SQLite and on PostgreSQL (own schema per test)."""
+"""Hub fixtures: every database test runs on SQLite and on PostgreSQL (own schema per test); S3 is a real
+moto server over HTTP."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from cloud_api.app import create_app
-from cloud_api.config import HubConfig
+from cloud_api.config import HubConfig, S3StorageConfig
 from cloud_api.context import HubContext, build_context
 from cloud_api.db.session import make_engine
 from cloud_api.migrations import upgrade
 from tests.hub.helpers import World
+from tests.support.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server, start_moto
 
 PG_ROOT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -132,3 +134,70 @@ def world(hub: HubContext) -> World:
 def client(hub: HubContext) -> Iterator[TestClient]:
     with TestClient(create_app(hub=hub)) as test_client:
         yield test_client
+
+
+# --- S3: moto's server in its own process, spoken to over HTTP by the real boto3 client ---------------------------
+
+# env vars that would point boto3 somewhere else than the test server or give it other credentials
+_AWS_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One moto S3 server per run on a free 127.0.0.1 port; stopped at the end. Tests use their own prefixes."""
+    server = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_server: S3Server) -> str:
+    """A bucket created once per run with a real boto3 client over HTTP (explicit credentials, no env)."""
+    return s3_server.create_bucket()
+
+
+@pytest.fixture
+def s3_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials and region through the standard AWS env vars, for this test only; the developer's
+    ~/.aws and AWS_* settings are hidden so they can neither leak in nor be used."""
+    for name in _AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture
+def s3_config(s3_server: S3Server, s3_bucket: str, s3_env: None) -> S3StorageConfig:
+    """The run's bucket under a prefix of this test's own, path-style as for MinIO; credentials from env."""
+    return S3StorageConfig(
+        bucket=s3_bucket,
+        prefix=f"t-{uuid.uuid4().hex[:12]}",
+        endpoint_url=s3_server.endpoint_url,
+        addressing_style="path",
+    )
+
+
+@pytest.fixture
+def s3_hub(db_url: str, tmp_path: Path, s3_config: S3StorageConfig) -> Iterator[HubContext]:
+    """A hub whose storage is the S3 server (SQLite and PostgreSQL like ``hub``)."""
+    context = build_context(hub_config(db_url, tmp_path / "unused", storage=s3_config.model_dump()))
+    yield context
+    context.db.dispose()
