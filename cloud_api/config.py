@@ -56,13 +56,31 @@ class LocalStorageConfig(StrictModel):
 
 
 class S3StorageConfig(StrictModel):
-    """Evidence in an S3-compatible bucket (needs boto3)."""
+    """Evidence in an S3-compatible bucket (needs boto3: `pip install 'mingchu[s3]'`). Credentials are not set here: boto3 reads `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (/ `AWS_SESSION_TOKEN`), else `~/.aws/credentials` (`profile`), else the instance or container role.
+
+    Keeping secrets out of YAML: the hub config is often checked in or baked into an image.
+    """
 
     type: Literal["s3"] = Field(default="s3", description="backend: S3-compatible bucket")
-    bucket: str = Field(description="bucket name")
+    bucket: str = Field(min_length=1, description="bucket name (must exist; the hub does not create it)")
     prefix: str = Field(default="", description="key prefix inside the bucket")
-    endpoint_url: str | None = Field(default=None, description="for MinIO and friends")
-    region: str | None = Field(default=None, description="bucket region")
+    endpoint_url: str | None = Field(
+        default=None, description="S3 API URL for MinIO, Ceph RGW and friends (e.g. http://minio:9000); null: AWS"
+    )
+    region: str | None = Field(default=None, description="bucket region; null: from AWS_DEFAULT_REGION / the profile")
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto",
+        description="`path` (endpoint/bucket/key) for most self-hosted S3 such as MinIO and Ceph; "
+        "`virtual` (bucket.endpoint/key); `auto`: boto3 decides",
+    )
+    profile: str | None = Field(
+        default=None, description="named profile in ~/.aws/config and ~/.aws/credentials; null: the default chain"
+    )
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="TCP connect timeout per request")
+    read_timeout_s: float = Field(default=30.0, gt=0, description="socket read timeout per request")
+    max_attempts: int = Field(
+        default=3, ge=1, description="tries per request, including the first (ingest retries a failed batch itself)"
+    )
 
 
 def _storage_type(value: Any) -> str:

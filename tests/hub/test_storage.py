@@ -1,18 +1,16 @@
-"""Storage backends: local files for real; S3 key layout and error mapping against a fake client."""
+"""Storage backends: local files and the registry (S3 against a real server: test_storage_s3.py)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from cloud_api.config import LocalStorageConfig, S3StorageConfig
-from cloud_api.storage import StorageError, create_storage, evidence_key, photo_key
+from cloud_api.config import LocalStorageConfig
+from cloud_api.storage import StorageError, create_storage, evidence_key
 from cloud_api.storage.registry import StorageRegistry
-from cloud_api.storage.s3 import S3Storage
 
 
 def test_local_put_get_exists_and_atomic(tmp_path: Path) -> None:
@@ -40,35 +38,6 @@ def test_local_write_failure_is_a_storage_error(tmp_path: Path) -> None:
     storage = create_storage(LocalStorageConfig(root=blocker))  # root is a file: cannot mkdir under it
     with pytest.raises(StorageError, match="cannot write"):
         storage.put("a/b.jpg", b"x")
-
-
-class FakeS3:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], bytes] = {}
-
-    def put_object(self, Bucket: str, Key: str, Body: bytes, ContentType: str) -> None:
-        self.objects[(Bucket, Key)] = Body
-
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
-        if (Bucket, Key) not in self.objects:
-            error = Exception("missing")
-            error.response = {"Error": {"Code": "NoSuchKey"}}  # type: ignore[attr-defined]
-            raise error
-        body = self.objects[(Bucket, Key)]
-        return {"Body": type("B", (), {"read": lambda self: body})()}
-
-
-def test_s3_key_layout_and_missing_objects() -> None:
-    fake = FakeS3()
-    storage = S3Storage(S3StorageConfig(bucket="ev", prefix="/mingchu/"), client=fake)
-    key = photo_key("school-a", 12, "ab" * 32, ".jpg")
-    storage.put(key, b"img", "image/jpeg")
-    assert ("ev", f"mingchu/rectification/school-a/12/{'ab' * 32}.jpg") in fake.objects
-    assert storage.get(key) == b"img" and storage.exists(key)
-    with pytest.raises(KeyError):
-        storage.get("rectification/none.jpg")
-    with pytest.raises(ValueError):
-        storage.put("../x", b"")
 
 
 def test_registry_is_keyed_by_type_and_extensible(tmp_path: Path) -> None:
