@@ -125,10 +125,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu() -> dict[str, dict[int, float]]:
+    """CPU seconds so far of every PostgreSQL and Mosquitto process, by pid (the whole box's: quiet box only)."""
+    out: dict[str, dict[int, float]] = {"postgres": {}, "mosquitto": {}}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            name = Path(f"/proc/{entry}/comm").read_text().strip()
+            if name in out:
+                out[name][int(entry)] = cpu_seconds(int(entry))
+        except OSError:
+            continue  # exited meanwhile
+    return out
+
+
+def server_cpu_since(before: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU each server used since ``before``; processes started since count whole (backends of our workers)."""
+    now = server_cpu()
+    return {name: sum(t - before[name].get(pid, 0.0) for pid, t in pids.items()) for name, pids in now.items()}
+
+
 def throughput(  # type: ignore[no-untyped-def]
     hub, world: World, url: str, storage: str, n_events: int, workers: int, image: bytes
-) -> tuple[float, float]:
-    """(events/s, worker CPU ms per event) for one drain of a backlog of ``n_events``."""
+) -> tuple[float, float, dict[str, float]]:
+    """(events/s, worker CPU ms per event, server CPU ms per event) for one drain of a backlog of ``n_events``."""
     clear(hub)
     group = f"g{uuid.uuid4().hex[:8]}"
     env = {
@@ -145,6 +166,7 @@ def throughput(  # type: ignore[no-untyped-def]
     payloads = [(world.topic(), world.event(track_id=i, image=image)[0]) for i in range(n_events)]
     publish_all(payloads)
     t0 = time.perf_counter()
+    servers0 = server_cpu()
     procs = start_workers(workers, env, group)
     cpu0 = sum(cpu_seconds(p.pid) for p in procs)
     try:
@@ -153,6 +175,7 @@ def throughput(  # type: ignore[no-untyped-def]
                 raise RuntimeError("timed out draining the backlog")
             time.sleep(0.05)
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu0
+        servers = server_cpu_since(servers0)  # before stopping: our database backends exit with the workers
     finally:
         stop(procs)
     # first event received → last evidence row written: excludes process start-up and subscription
@@ -161,7 +184,8 @@ def throughput(  # type: ignore[no-untyped-def]
             select(func.min(ViolationEventRow.received_at)).where(ViolationEventRow.school_id == world.school_a)
         )
         last = s.scalar(select(func.max(Evidence.created_at)))
-    return n_events / (last - first).total_seconds(), 1000 * cpu / n_events
+    per_event = {name: 1000 * seconds / n_events for name, seconds in servers.items()}
+    return n_events / (last - first).total_seconds(), 1000 * cpu / n_events, per_event
 
 
 def latency(hub, world: World, n_events: int, rate: float, image: bytes) -> list[float]:  # type: ignore[no-untyped-def]
@@ -227,15 +251,19 @@ def main() -> None:
         print(f"payload {size / 1000:.1f} kB; {args.events} events x {args.reps} reps per setting", flush=True)
         rates: dict[int, list[float]] = {1: [], 2: []}
         cpus: dict[int, list[float]] = {1: [], 2: []}
+        server_cpus: dict[str, list[float]] = {"postgres": [], "mosquitto": []}
         loads = [os.getloadavg()]
         for rep in range(args.reps):
             for workers in (1, 2):  # interleaved so load bursts hit both alike
-                r, cpu = throughput(hub, world, url, storage, args.events, workers, image)
+                r, cpu, servers = throughput(hub, world, url, storage, args.events, workers, image)
                 rates[workers].append(r)
                 cpus[workers].append(cpu)
+                for name, ms in servers.items():
+                    server_cpus[name].append(ms)
                 print(
                     f"rep {rep + 1}/{args.reps}: {workers} worker(s) {r:.0f} events/s, "
-                    f"worker CPU {cpu:.2f} ms/event, load {os.getloadavg()[0]:.1f}",
+                    f"worker CPU {cpu:.2f} ms/event, postgres {servers['postgres']:.2f}, "
+                    f"mosquitto {servers['mosquitto']:.2f}, load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
                 loads.append(os.getloadavg())
@@ -265,7 +293,14 @@ def main() -> None:
             f"| 2 vs 1 worker, median of paired runs | {statistics.median(paired):.2f}x | | | "
             f"{', '.join(f'{r:.2f}' for r in paired)} |"
         )
+        pg, mq = statistics.median(server_cpus["postgres"]), statistics.median(server_cpus["mosquitto"])
+        total = statistics.median(cpus[1] + cpus[2]) + pg + mq
         print()
+        print(
+            f"CPU per event (medians over all runs): worker {statistics.median(cpus[1] + cpus[2]):.2f} ms, "
+            f"postgres {pg:.2f} ms, mosquitto {mq:.2f} ms; total {total:.2f} ms, so "
+            f"{os.cpu_count()} CPUs carry at most {1000 * (os.cpu_count() or 1) / total:.0f} events/s"
+        )
         print(
             f"latency over {len(lat_ms)} events at {args.rate:g}/s: p50 {statistics.median(lat_ms):.0f} ms, p95 {p95:.0f} ms"
         )
