@@ -2,9 +2,10 @@
 
 Same decisions, in the same order, as :meth:`IngestService.handle` for each event (topic → decode → device →
 school → signature → duplicate → place → case), but lookups are prefetched once per batch (devices, keys,
-known event ids, cameras, open cases) and rows are written with one plain-table executemany per table
-(new cases, read back by open_key for their ids; audit entries; event rows; evidence). The ORM per-row
-path cost more CPU than the database did. Evidence files are written before the commit: keys are per event
+known event ids, cameras, open cases) and rows are written with one bulk insert per table
+(:func:`cloud_api.db.bulk.insert_rows`: COPY on PostgreSQL) — new cases, read back by open_key for their
+ids; audit entries; notifications; event rows, read back by event id; evidence. The ORM per-row path cost
+more CPU than the database did. Evidence files are written before the commit: keys are per event
 id and writes idempotent, so a rolled-back batch leaves at most orphan files that the retry overwrites.
 
 Database and storage errors propagate; the worker retries transient ones and falls back to one-by-one
@@ -301,7 +302,7 @@ class EventBatch:
     # --- per batch ----------------------------------------------------------------------------------------------
 
     def _open_new_cases(self, session: Session, ctx: Prefetch) -> None:
-        """Insert the batch's new cases in one statement (ids come back by RETURNING), log and notify them.
+        """Insert the batch's new cases in one go, read their ids back by open_key, log and notify them.
 
         Same rows as ``cases.attach_or_open`` opening a case (open → new, notify → notified), written
         directly in the final state instead of INSERT then UPDATE per case.
@@ -309,8 +310,8 @@ class EventBatch:
         if not ctx.new_cases:
             return
         news = list(ctx.new_cases.values())
-        # executemany then one SELECT of the ids: RETURNING over a batch becomes one multi-VALUES statement
-        # too long for psycopg's query cache, and re-parsing it cost more than this round trip
+        # COPY returns no ids; one SELECT does. (INSERT … RETURNING over a batch is one multi-VALUES statement
+        # too long for psycopg's query cache: parsing it each time cost more than this round trip.)
         connection = session.connection()
         insert_rows(connection, _table(Case), [n.values for n in news])
         found = connection.execute(select(Case.open_key, Case.id).where(Case.open_key.in_(list(ctx.new_cases))))
