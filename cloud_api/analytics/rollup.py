@@ -3,8 +3,14 @@
 Why: rankings and closure rates over months of a city's cases scan millions of rows; the rollup holds one row
 per (school, local day) so those queries read thousands. Closure counters change when a case closes long
 after its first day, so a refresh recomputes every (school, day) touched by cases whose ``updated_at`` moved
-since the last refresh (with an overlap, so a slow transaction committing late is not missed). Overdue counts
-depend on "now" and always come live from ``cases`` (a partial index on open cases keeps that cheap).
+since the last refresh (with an overlap, so a slow transaction committing late is not missed).
+
+Overdue ("open, in an owing state, deadline before now") depends on "now". Each row keeps it exact as of the
+last refresh's ``now`` (the cutoff, ``RollupState.refreshed_at``): while a case stays as it is, it can only
+become overdue, never stop being so, so a refresh also recounts the pairs holding open cases whose deadline
+passed since the previous cutoff. A query then adds the live difference (see :func:`rollup_counts`): cases
+whose deadline lies between the cutoff and its "now", and, for the few (school, day) pairs changed since the
+refresh's watermark, a live count in place of the stored one.
 """
 
 from __future__ import annotations
@@ -26,15 +32,17 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from cloud_api.analytics.periods import DEFAULT_ZONE, Period
 from cloud_api.analytics.scope import Scope
-from cloud_api.analytics.sqlfuncs import local_date, seconds_between
+from cloud_api.analytics.sqlfuncs import local_date, local_day_start, seconds_between
 from cloud_api.analytics.stats import Counts, counted_cases
 from cloud_api.db.base import NAMING, UTCDateTime
 from cloud_api.db.models import Case, School
@@ -72,6 +80,7 @@ class SchoolDayRollup(AnalyticsBase):
     closed: Mapped[int] = mapped_column(Integer, default=0)
     closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
     close_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # as of the refresh cutoff
 
 
 class SchoolMonthRollup(AnalyticsBase):
@@ -84,10 +93,12 @@ class SchoolMonthRollup(AnalyticsBase):
     closed: Mapped[int] = mapped_column(Integer, default=0)
     closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
     close_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # as of the refresh cutoff
 
 
 class RollupState(AnalyticsBase):
-    """How far the rollup has read ``cases.updated_at``."""
+    """How far the rollup has read ``cases.updated_at``; ``refreshed_at`` is also the cutoff of the stored overdue
+    counters (they count cases overdue at that instant)."""
 
     __tablename__ = "analytics_rollup_state"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -98,14 +109,21 @@ class RollupState(AnalyticsBase):
 # Migration 0020 also adds three indexes on the core ``cases`` table, deliberately not declared on the ORM
 # model (it belongs to the hub core): (school_id, first_seen_at) to recompute one school's day, (updated_at) to
 # find changed cases, and a partial (school_id, first_seen_at) INCLUDE (deadline_at, state) WHERE closed_at IS
-# NULL so overdue counts are index-only scans of the open cases.
-_COUNTERS = ("total", "closed", "closed_on_time", "close_seconds")
+# NULL so overdue counts are index-only scans of the open cases. Migration 0030 adds the overdue counters; the
+# core's own index on ``cases.deadline_at`` finds the open cases whose deadline passed between two refreshes.
+_COUNTERS = ("total", "closed", "closed_on_time", "close_seconds", "overdue")
+_ATTEMPTS = 3  # reads of the rollup before falling back to a live overdue count (see rollup_counts)
 
 
-def _aggregate(where: Any) -> Any:
+def _owing() -> Any:
+    return and_(Case.closed_at.is_(None), Case.state.in_(sorted(s.value for s in OWING_STATES)))
+
+
+def _aggregate(where: Any, now: datetime) -> Any:
     day = local_date(Case.first_seen_at, ROLLUP_ZONE)
     is_closed = Case.closed_at.is_not(None)
     on_time = and_(is_closed, Case.closed_at <= Case.deadline_at)
+    overdue = and_(_owing(), Case.deadline_at < now)
     return (
         select(
             Case.school_id,
@@ -114,14 +132,15 @@ def _aggregate(where: Any) -> Any:
             func.coalesce(func.sum(case((is_closed, 1), else_=0)), 0).label("closed"),
             func.coalesce(func.sum(case((on_time, 1), else_=0)), 0).label("closed_on_time"),
             func.coalesce(func.sum(seconds_between(Case.first_seen_at, Case.closed_at)), 0.0).label("close_seconds"),
+            func.coalesce(func.sum(case((overdue, 1), else_=0)), 0).label("overdue"),
         )
         .where(counted_cases(), where)
         .group_by(Case.school_id, day)
     )
 
 
-def _insert_days(session: Session, where: Any) -> None:
-    session.execute(insert(SchoolDayRollup).from_select(["school_id", "day", *_COUNTERS], _aggregate(where)))
+def _insert_days(session: Session, where: Any, now: datetime) -> None:
+    session.execute(insert(SchoolDayRollup).from_select(["school_id", "day", *_COUNTERS], _aggregate(where, now)))
 
 
 def _next_month(month: date) -> date:
@@ -149,7 +168,7 @@ def rebuild_rollup(session: Session, now: datetime) -> int:
     """Recompute everything (first run, or after bulk imports that bypass ``updated_at``); returns day rows."""
     session.execute(delete(SchoolMonthRollup))
     session.execute(delete(SchoolDayRollup))
-    _insert_days(session, true())
+    _insert_days(session, true(), now)
     first, last = session.execute(select(func.min(SchoolDayRollup.day), func.max(SchoolDayRollup.day))).one()
     if first is not None:
         month = _as_date(first).replace(day=1)
@@ -165,7 +184,8 @@ def _as_date(value: Any) -> date:
 
 
 def refresh_rollup(session: Session, now: datetime, chunk: int = 200) -> int:
-    """Recompute the (school, day) pairs touched since the last refresh, then their months; returns the pairs.
+    """Recompute the (school, day) pairs touched since the last refresh, and those holding open cases whose
+    deadline passed since the last cutoff (their overdue counter grows), then their months; returns the pairs.
 
     Set-based: one DELETE and one INSERT … SELECT per ``chunk`` pairs (OR of index ranges), one per month.
     """
@@ -175,7 +195,11 @@ def refresh_rollup(session: Session, now: datetime, chunk: int = 200) -> int:
         return -1
     day = local_date(Case.first_seen_at, ROLLUP_ZONE)
     touched = session.execute(select(Case.school_id, day).where(Case.updated_at > state.watermark).distinct()).all()
-    keys = sorted((school, _as_date(d)) for school, d in touched)
+    lo, hi = sorted((state.refreshed_at, now))  # a clock set back shrinks the counters: recount those too
+    due = session.execute(
+        select(Case.school_id, day).where(_owing(), Case.deadline_at >= lo, Case.deadline_at < hi).distinct()
+    ).all()
+    keys = sorted({(school, _as_date(d)) for school, d in [*touched, *due]})
     for i in range(0, len(keys), chunk):
         part = keys[i : i + chunk]
         session.execute(delete(SchoolDayRollup).where(tuple_(SchoolDayRollup.school_id, SchoolDayRollup.day).in_(part)))
@@ -183,7 +207,7 @@ def refresh_rollup(session: Session, now: datetime, chunk: int = 200) -> int:
         for school, d in part:
             p = Period.day(d, ROLLUP_ZONE)
             ranges.append(and_(Case.school_id == school, Case.first_seen_at >= p.start, Case.first_seen_at < p.end))
-        _insert_days(session, or_(*ranges))
+        _insert_days(session, or_(*ranges), now)
     months: dict[date, set[str]] = {}
     for school, d in keys:
         months.setdefault(d.replace(day=1), set()).add(school)
@@ -224,56 +248,178 @@ def rollup_is_fresh(session: Session, now: datetime) -> bool:
     return state is not None and now - state.refreshed_at <= FRESH_FOR
 
 
-def _live_overdue(session: Session, group_by: str, period: Period, scope: Scope, now: datetime) -> dict[str, int]:
-    """Overdue depends on "now", so it is counted live from the partial index of open cases."""
-    key = Case.school_id if group_by == "school" else School.district_id
-    query = select(key, func.count()).select_from(Case)
+def _key_query(group_by: str, scope: Scope, table: Any, *columns: Any) -> Any:
+    """``SELECT key, columns FROM table`` (+ schools when the key or the scope needs them)."""
+    key = table.school_id if group_by == "school" else School.district_id
+    query = select(key, *columns).select_from(table)
     if group_by == "district" or scope.district_id:
-        query = query.join(School, School.id == Case.school_id)
+        query = query.join(School, School.id == table.school_id)
+    return query, key
+
+
+def _count_owing(session: Session, group_by: str, period: Period, scope: Scope, *conds: Any) -> dict[str, int]:
+    """Open cases in an owing state, first seen in the period and scope, meeting ``conds``, counted per key."""
+    query, key = _key_query(group_by, scope, Case, func.count())
     rows = session.execute(
         query.where(
-            Case.closed_at.is_(None),
-            Case.first_seen_at >= period.start,
-            Case.first_seen_at < period.end,
-            Case.state.in_([s.value for s in OWING_STATES]),
-            Case.deadline_at < now,
-            scope.case_filter(),
+            _owing(), Case.first_seen_at >= period.start, Case.first_seen_at < period.end, scope.case_filter(), *conds
         ).group_by(key)
     ).all()
     return {str(k): int(n) for k, n in rows}
 
 
+def _live_overdue(session: Session, group_by: str, period: Period, scope: Scope, now: datetime) -> dict[str, int]:
+    """Everything live, from the partial index of open cases (when there is no usable refresh)."""
+    return _count_owing(session, group_by, period, scope, Case.deadline_at < now)
+
+
+def _touched_pairs(period: Period, scope: Scope, watermark: datetime) -> Any:
+    """(school, local day, its UTC bounds) in period and scope with cases changed since ``watermark``: their
+    stored counters may be stale (the closure counters wait for the next refresh, overdue is recounted live)."""
+    seen = Case.first_seen_at
+    query = select(
+        Case.school_id.label("school_id"),
+        local_date(seen, ROLLUP_ZONE).label("day"),
+        local_day_start(seen, ROLLUP_ZONE).label("lo"),
+        local_day_start(seen, ROLLUP_ZONE, 1).label("hi"),
+    ).select_from(Case)
+    if scope.district_id:
+        query = query.join(School, School.id == Case.school_id)
+    conds = [Case.updated_at > watermark, seen >= period.start, seen < period.end, scope.case_filter()]
+    return query.where(*conds).distinct().cte("touched")
+
+
+def _overdue_corrections(
+    session: Session, group_by: str, period: Period, scope: Scope, now: datetime, watermark: datetime, cutoff: datetime
+) -> dict[str, int]:
+    """What to add per key to the stored overdue counters (exact at ``cutoff``) to get overdue at ``now``.
+
+    One statement, three parts: over the (school, day) pairs changed since the watermark, + a live count of
+    their cases overdue at the cutoff − their stored counters; and ± the open cases whose deadline lies
+    between the cutoff and ``now`` (+ when now is later, − when earlier).
+    """
+    touched = _touched_pairs(period, scope, watermark)
+    district = group_by == "district"
+
+    def keyed(*columns: Any) -> Any:
+        key = School.district_id if district else touched.c.school_id
+        query = select(key.label("key"), *columns).select_from(touched)
+        return query.join(School, School.id == touched.c.school_id) if district else query
+
+    live = (
+        keyed(func.count().label("n"))
+        .join(
+            Case,
+            and_(
+                Case.school_id == touched.c.school_id,
+                Case.first_seen_at >= touched.c.lo,
+                Case.first_seen_at < touched.c.hi,
+            ),
+        )
+        .where(_owing(), Case.deadline_at < cutoff)
+        .group_by("key")
+    )
+    stored = (
+        keyed((-func.sum(SchoolDayRollup.overdue)).label("n"))
+        .join(
+            SchoolDayRollup,
+            and_(SchoolDayRollup.school_id == touched.c.school_id, SchoolDayRollup.day == touched.c.day),
+        )
+        .group_by("key")
+    )
+    parts = [live, stored]
+    lo, hi = sorted((cutoff, now))
+    if lo < hi:
+        query, key = _key_query(group_by, scope, Case, (func.count() * (1 if now > cutoff else -1)).label("n"))
+        between = query.where(
+            _owing(),
+            Case.deadline_at >= lo,
+            Case.deadline_at < hi,
+            Case.first_seen_at >= period.start,
+            Case.first_seen_at < period.end,
+            scope.case_filter(),
+        ).group_by(key)
+        parts.append(between)
+    out: dict[str, int] = {}
+    for k, n in session.execute(union_all(*parts)).all():
+        out[str(k)] = out.get(str(k), 0) + int(n or 0)
+    return out
+
+
+def _state_mark(session: Session) -> tuple[datetime, datetime] | None:
+    """(watermark, cutoff) of the last refresh, read from the database (not the session's identity map)."""
+    row = session.execute(
+        select(RollupState.watermark, RollupState.refreshed_at).where(RollupState.name == _STATE_KEY)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def _sum_rollup(
     session: Session, table: Any, column: Any, ranges: list[tuple[date, date]], group_by: str, scope: Scope
 ) -> list[Any]:
-    key = table.school_id if group_by == "school" else School.district_id
     conds: list[Any] = [or_(*[and_(column >= lo, column <= hi) for lo, hi in ranges])]
     if scope.district_id:
         conds.append(School.district_id == scope.district_id)
     if scope.school_id:
         conds.append(table.school_id == scope.school_id)
-    query = select(key, *[func.sum(getattr(table, c)) for c in _COUNTERS]).where(*conds)
-    if group_by == "district" or scope.district_id:
-        query = query.join(School, School.id == table.school_id)
-    return list(session.execute(query.group_by(key)).all())
+    query, key = _key_query(group_by, scope, table, *[func.sum(getattr(table, c)) for c in _COUNTERS])
+    return list(session.execute(query.where(*conds).group_by(key)).all())
+
+
+def _stored_counts(session: Session, group_by: str, period: Period, scope: Scope) -> dict[str, Counts]:
+    day_ranges, month_range = split_period(period)
+    rows = _sum_rollup(session, SchoolDayRollup, SchoolDayRollup.day, day_ranges, group_by, scope) if day_ranges else []
+    if month_range is not None:
+        rows += _sum_rollup(session, SchoolMonthRollup, SchoolMonthRollup.month, [month_range], group_by, scope)
+    out: dict[str, Counts] = {}
+    for k, t, c, o, secs, od in rows:  # the order of _COUNTERS
+        key = str(k)
+        cur = out.get(key)
+        if cur is None:
+            out[key] = Counts(
+                total=int(t or 0),
+                closed=int(c or 0),
+                closed_on_time=int(o or 0),
+                overdue=int(od or 0),
+                close_seconds=float(secs or 0),
+            )
+        else:
+            cur.total += int(t or 0)
+            cur.closed += int(c or 0)
+            cur.closed_on_time += int(o or 0)
+            cur.overdue += int(od or 0)
+            cur.close_seconds += float(secs or 0)
+    return out
 
 
 def rollup_counts(
     session: Session, group_by: Literal["school", "district"], period: Period, scope: Scope, now: datetime
 ) -> dict[str, Counts]:
     """Same result as ``stats.counts_by`` for school/district: whole months from the monthly table, the
-    remaining days from the daily table, overdue live from ``cases``."""
+    remaining days from the daily table.
+
+    Overdue is the stored counter (exact at the last refresh's cutoff) plus live corrections: cases whose
+    deadline fell between the cutoff and ``now``, and a live recount of the (school, day) pairs with cases changed
+    since the refresh's watermark. The refresh state is read again afterwards; if a refresh committed meanwhile
+    (rows and state could be from different refreshes) the whole read is repeated, and after that overdue is
+    counted live.
+    """
     if period.zone != ROLLUP_ZONE:
         raise ValueError(f"the rollup is kept in {ROLLUP_ZONE}; query {period.zone} from cases instead")
-    day_ranges, month_range = split_period(period)
-    rows = _sum_rollup(session, SchoolDayRollup, SchoolDayRollup.day, day_ranges, group_by, scope) if day_ranges else []
-    if month_range is not None:
-        rows += _sum_rollup(session, SchoolMonthRollup, SchoolMonthRollup.month, [month_range], group_by, scope)
     out: dict[str, Counts] = {}
-    for k, t, c, o, secs in rows:
-        out.setdefault(str(k), Counts()).add(
-            Counts(total=int(t or 0), closed=int(c or 0), closed_on_time=int(o or 0), close_seconds=float(secs or 0))
-        )
+    for _ in range(_ATTEMPTS):
+        mark = _state_mark(session)
+        out = _stored_counts(session, group_by, period, scope)
+        if mark is None:
+            break  # never refreshed (or migrated since): stored overdue counters are not valid
+        corrections = _overdue_corrections(session, group_by, period, scope, now, *mark)
+        if _state_mark(session) != mark:
+            continue  # a refresh committed in between
+        for k, n in corrections.items():
+            out.setdefault(k, Counts()).overdue += n
+        return out
+    for c in out.values():
+        c.overdue = 0
     for k, n in _live_overdue(session, group_by, period, scope, now).items():
         out.setdefault(k, Counts()).overdue = n
     return out
