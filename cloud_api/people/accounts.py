@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +20,14 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models.people import AuthSession, LoginThrottle
 from cloud_api.db.models.users import User
 from cloud_api.people.config import LockoutConfig, SessionConfig
-from cloud_api.services.security import verify_password
+from cloud_api.services.security import hash_password, verify_password
 
 TOKEN_PREFIX = "mcs_"
+# The one password rule for accounts users make themselves (parents' join, password change).
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 256
+
+log = logging.getLogger(__name__)
 
 
 def sha256_hex(value: str) -> str:
@@ -144,12 +150,70 @@ def revoke_session(session: Session, session_id: int) -> None:
         row.revoked_at = utcnow()
 
 
-def revoke_user_sessions(session: Session, user_id: int) -> int:
-    """Log a user out everywhere (password change, deactivation); returns how many were live."""
-    rows = session.scalars(
-        select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-    ).all()
+def revoke_user_sessions(session: Session, user_id: int, keep_session_id: int | None = None) -> int:
+    """Log a user out everywhere (password change, deactivation), except ``keep_session_id`` if given;
+    returns how many were live."""
+    q = select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if keep_session_id is not None:
+        q = q.where(AuthSession.id != keep_session_id)
+    rows = session.scalars(q).all()
     now = utcnow()
     for row in rows:
         row.revoked_at = now
     return len(rows)
+
+
+class WrongPassword(Exception):
+    """The current password given to a password change is wrong (counted like a failed login)."""
+
+
+class BadNewPassword(ValueError):
+    """The new password breaks the rule; ``reason`` is ``too_short``, ``too_long`` or ``unchanged``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+def check_new_password(password: str) -> None:
+    """Raise :class:`BadNewPassword` unless ``password`` meets the account password rule."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise BadNewPassword("too_short", f"the new password needs at least {PASSWORD_MIN_LENGTH} characters")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise BadNewPassword("too_long", f"the new password is at most {PASSWORD_MAX_LENGTH} characters")
+
+
+def change_password(
+    session: Session,
+    user_id: int,
+    current_session_id: int,
+    current_password: str,
+    new_password: str,
+    ip: str,
+    cfg: LockoutConfig,
+    now: datetime | None = None,
+) -> int:
+    """Set a new password after checking the current one; every other session of the user ends.
+
+    A wrong current password counts against the same lockout keys as a failed login (username and
+    address) and raises :class:`WrongPassword`; the caller must commit so the failure is kept. While
+    locked, :class:`LoginLocked`. Returns how many other sessions were ended.
+    """
+    now = now or utcnow()
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise WrongPassword()
+    keys = throttle_keys(user.username, ip)
+    check_lock(session, keys, now)
+    if not verify_password(user.password_hash, current_password):
+        record_failure(session, keys, now, cfg)
+        raise WrongPassword()
+    check_new_password(new_password)
+    if verify_password(user.password_hash, new_password):
+        raise BadNewPassword("unchanged", "the new password must differ from the current one")
+    clear_failures(session, keys[0])
+    user.password_hash = hash_password(new_password)
+    ended = revoke_user_sessions(session, user.id, keep_session_id=current_session_id)
+    session.flush()
+    log.info("user %s (id %d) changed their password; %d other sessions ended", user.username, user.id, ended)
+    return ended

@@ -19,12 +19,14 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models.org import Camera, Room
 from cloud_api.db.models.people import CameraLiveSetting, ParentGrant, ParentInvite
 from cloud_api.db.models.users import Role, User
+from cloud_api.errors import ApiError
 from cloud_api.people import accounts
 from cloud_api.people.config import ParentsConfig
 from cloud_api.people.principal import Principal, can_oversee_school
 from cloud_api.services.security import hash_password
 
 INVITE_PREFIX = "MCI-"
+INVITE_CANCELLED = "this invite was cancelled by the school; ask the school head for a new one"
 
 
 def _forbidden_type(
@@ -127,9 +129,12 @@ def qr_svg(data: str) -> str:
 def redeem_invite(
     session: Session, code: str, username: str, password: str, display_name: str, now: datetime | None = None
 ) -> tuple[User, ParentGrant]:
-    """Create the parent's account and grant from a valid unused code; any other code is a 400."""
+    """Create the parent's account and grant from a valid unused code; a cancelled code is a 410
+    (``invite_cancelled``, so the parent learns to ask again), any other bad code a 400."""
     now = now or utcnow()
     invite = session.scalars(select(ParentInvite).where(ParentInvite.code_sha256 == accounts.sha256_hex(code))).first()
+    if invite is not None and invite.used_at is None and invite.revoked_at is not None:
+        raise ApiError(410, INVITE_CANCELLED, code="invite_cancelled")
     if invite is None or invite.used_at is not None or invite.revoked_at is not None or invite.expires_at <= now:
         raise HTTPException(400, "invite code is unknown, used, revoked or expired")
     if session.scalars(select(User).where(User.username == username)).first() is not None:
@@ -157,6 +162,43 @@ def redeem_invite(
     session.add(grant)
     session.flush()
     return user, grant
+
+
+def cancel_invite(session: Session, principal: Principal, invite_id: int, now: datetime | None = None) -> ParentInvite:
+    """Cancel an unused invite so its code can no longer be redeemed (school head of its school, admin).
+
+    Another school's invite answers 404 like an unknown id; a redeemed one is a 409 (revoke the grant
+    instead); cancelling twice keeps the first time.
+    """
+    invite = session.get(ParentInvite, invite_id)
+    allowed = invite is not None and (
+        principal.role == Role.ADMIN
+        or (principal.role == Role.SCHOOL_HEAD and principal.school_id == invite.school_id)
+    )
+    if invite is None or not allowed:
+        raise HTTPException(404, "invite not found")
+    if invite.used_at is not None:
+        raise HTTPException(409, "invite was already redeemed; revoke the parent's grant instead")
+    if invite.revoked_at is None:
+        invite.revoked_at = now or utcnow()
+        session.flush()
+    return invite
+
+
+def pending_invites(session: Session, school_id: str, now: datetime) -> list[ParentInvite]:
+    """A school's invites that can still be redeemed (not used, not cancelled, not expired), oldest first."""
+    return list(
+        session.scalars(
+            select(ParentInvite)
+            .where(
+                ParentInvite.school_id == school_id,
+                ParentInvite.used_at.is_(None),
+                ParentInvite.revoked_at.is_(None),
+                ParentInvite.expires_at > now,
+            )
+            .order_by(ParentInvite.id)
+        )
+    )
 
 
 def revoke_grant(session: Session, principal: Principal, grant_id: int) -> ParentGrant:

@@ -14,9 +14,9 @@ from cloud_api.db.base import utcnow
 from cloud_api.db.models import Case, School
 from cloud_api.db.models.people import LiveViewAudit, ParentGrant, ParentReport
 from cloud_api.db.models.users import Role
-from cloud_api.errors import ERROR_RESPONSES
+from cloud_api.errors import ERROR_RESPONSES, ErrorResponse
 from cloud_api.people import accounts, parents
-from cloud_api.people.accounts import LoginLocked
+from cloud_api.people.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, BadNewPassword, LoginLocked
 from cloud_api.people.app import PeopleServices, get_services
 from cloud_api.people.principal import Principal, resolve
 
@@ -115,6 +115,48 @@ def logout(me: Me, response: Response, services: Services) -> Response:
 def logout_all(me: Me, services: Services) -> dict[str, int]:
     with services.db.session() as s:
         return {"revoked": accounts.revoke_user_sessions(s, me.user_id)}
+
+
+class PasswordChangeIn(_In):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+    new_password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+
+class PasswordChangeOut(BaseModel):
+    other_sessions_ended: int = Field(description="sessions of this user that ended (this one stays signed in)")
+
+
+@router.post(
+    "/auth/password",
+    response_model=PasswordChangeOut,
+    summary="Change the caller's password; every other session of the user ends",
+    description=(
+        "A wrong current password is 403 and counts against the login lockout (429 while locked); "
+        f"the new password needs {PASSWORD_MIN_LENGTH}–{PASSWORD_MAX_LENGTH} characters and must differ (422)."
+    ),
+)
+def change_password(body: PasswordChangeIn, request: Request, me: Me, services: Services) -> PasswordChangeOut:
+    with services.db.session() as s:
+        try:
+            ended = accounts.change_password(
+                s,
+                me.user_id,
+                me.session_id,
+                body.current_password,
+                body.new_password,
+                client_ip(request),
+                services.config.lockout,
+            )
+        except LoginLocked as exc:
+            raise HTTPException(
+                429, "too many failed logins; try again later", headers={"Retry-After": str(int(exc.retry_after_s) + 1)}
+            ) from exc
+        except accounts.WrongPassword:
+            s.commit()  # keep the failure count although we answer with an error
+            raise HTTPException(403, "current password is wrong") from None
+        except BadNewPassword as exc:
+            raise HTTPException(422, str(exc)) from exc
+    return PasswordChangeOut(other_sessions_ended=ended)
 
 
 @router.get("/auth/session", response_model=SessionOut, summary="Who this session belongs to")
@@ -221,10 +263,31 @@ def create_invite(body: InviteIn, me: Me, services: Services) -> InviteOut:
         )
 
 
+class InviteStateOut(BaseModel):
+    id: int
+    school_id: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None = Field(description="when the invite was cancelled (it can no longer be redeemed)")
+
+
+@router.delete(
+    "/people/invites/{invite_id}",
+    response_model=InviteStateOut,
+    summary="Cancel an unused invite (school head of its school, admin); a redeemed one is 409",
+)
+def cancel_invite(invite_id: int, me: Me, services: Services) -> InviteStateOut:
+    with services.db.session() as s:
+        row = parents.cancel_invite(s, me, invite_id)
+        return InviteStateOut.model_validate(row, from_attributes=True)
+
+
 class RedeemIn(_In):
     code: str = Field(min_length=8, max_length=64)
     username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{3,64}$")
-    password: str = Field(min_length=10, max_length=256)
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
     display_name: str = Field(default="", max_length=128)
 
 
@@ -252,7 +315,11 @@ def _grant_out(g: ParentGrant) -> GrantOut:
 
 
 @router.post(
-    "/people/invites/redeem", response_model=GrantOut, status_code=201, summary="Parent creates an account from a code"
+    "/people/invites/redeem",
+    response_model=GrantOut,
+    status_code=201,
+    summary="Parent creates an account from a code",
+    responses={410: {"model": ErrorResponse, "description": "invite_cancelled: the school cancelled this invite"}},
 )
 def redeem(body: RedeemIn, request: Request, services: Services) -> GrantOut:
     ip_key = [f"invite-ip:{client_ip(request)}"]
