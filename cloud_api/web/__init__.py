@@ -17,6 +17,7 @@ from cloud_api.web.context import WebContext, WebFeatures
 from cloud_api.web.pages import build_pages
 from cloud_api.web.parent_join import build_join_page
 from cloud_api.web.parents_admin import build_parents_admin
+from cloud_api.web.password_page import build_password_page
 from cloud_api.web.render import make_environment, render
 from cloud_api.web.report_pages import build_report_pages
 
@@ -33,6 +34,7 @@ def mount_web(app: FastAPI, ctx: WebContext) -> None:
     app.include_router(build_report_pages(ctx, env), prefix=PREFIX)
     app.include_router(build_parents_admin(ctx, env), prefix=PREFIX)
     app.include_router(build_join_page(ctx, env), prefix=PREFIX)
+    app.include_router(build_password_page(ctx, env), prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
 
     @app.get(f"{PREFIX}/sw.js", include_in_schema=False)

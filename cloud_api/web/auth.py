@@ -97,6 +97,30 @@ def log_in(ctx: WebContext, username: str, password: str, ip: str, user_agent: s
         return LoginResult(token=issued.token, csrf=issued.csrf)
 
 
+# Why a password change was refused (service reason -> message key).
+NEW_PASSWORD_KEYS = {"too_short": "pw_too_short", "too_long": "pw_too_long", "unchanged": "pw_unchanged"}
+
+
+def change_password(ctx: WebContext, user: WebUser, current: str, new: str, ip: str) -> str | None:
+    """The people service's password change for this web session; returns a message key when refused.
+
+    A wrong current password counts against the login lockout (committed although the change is refused);
+    the other sessions of the user end, this one stays.
+    """
+    with ctx.db.session() as s:
+        try:
+            accounts.change_password(s, user.id, user.session_id, current, new, ip, ctx.people.lockout)
+        except LoginLocked:
+            return "login_locked"
+        except accounts.WrongPassword:
+            s.commit()
+            return "pw_wrong_current"
+        except accounts.BadNewPassword as exc:
+            s.rollback()
+            return NEW_PASSWORD_KEYS.get(exc.reason, "bad_request")
+    return None
+
+
 def log_out(ctx: WebContext, user: WebUser) -> None:
     with ctx.db.session() as s:
         accounts.revoke_session(s, user.session_id)

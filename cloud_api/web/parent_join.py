@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from cloud_api.api.routes.people import RedeemIn
 from cloud_api.db.base import utcnow
+from cloud_api.errors import ApiError
 from cloud_api.people import accounts, parents
 from cloud_api.people.accounts import LoginLocked
 from cloud_api.web.context import WebContext
@@ -27,7 +28,7 @@ FIELD_KEYS = {
     "password": "join_password_short",
     "display_name": "join_bad_name",
 }
-STATUS_KEYS = {400: "join_bad_code", 409: "join_username_taken"}
+STATUS_KEYS = {400: "join_bad_code", 409: "join_username_taken", 410: "join_code_cancelled"}
 
 
 def build_join_page(ctx: WebContext, env: Environment) -> APIRouter:
@@ -81,6 +82,8 @@ def build_join_page(ctx: WebContext, env: Environment) -> APIRouter:
                 with ctx.db.session() as s:
                     accounts.record_failure(s, ip_key, now, ctx.people.lockout)
             return form_page(request, code, exc.status_code, STATUS_KEYS.get(exc.status_code, "bad_request"), **kept)
+        except ApiError as exc:  # 410: the school cancelled this invite (a real code, so not counted as a guess)
+            return form_page(request, code, exc.status, STATUS_KEYS.get(exc.status, "bad_request"), **kept)
         response = RedirectResponse("/web/parent", status_code=303)
         secure = request.url.scheme == "https"
         max_age = ctx.people.session.ttl_minutes * 60

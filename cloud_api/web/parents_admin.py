@@ -23,7 +23,7 @@ from cloud_api.web.render import render
 
 # Which input field's refusal gets which message (pydantic error location -> message key).
 INVITE_FIELD_KEYS = {"grant_days": "pa_bad_days", "label": "pa_bad_label", "camera_ids": "pa_bad_cameras"}
-DONE_KEYS = {"camera": "pa_saved", "revoked": "pa_revoked"}
+DONE_KEYS = {"camera": "pa_saved", "revoked": "pa_revoked", "invite_cancelled": "pa_invite_cancelled"}
 
 
 def first_field(exc: ValidationError) -> str:
@@ -51,6 +51,7 @@ def build_parents_admin(ctx: WebContext, env: Environment) -> APIRouter:
         with ctx.db.session() as s:
             cameras = pr.list_cameras(s, school_id, cfg)
             grants = pr.active_grants(s, school_id, ctx.now())
+            pending = pr.pending_invites(s, school_id, ctx.now())
             audit = pr.live_audit(s, school_id)
         done = DONE_KEYS.get(request.query_params.get("done", ""))
         values: dict[str, Any] = {"error": None, "detail": "", "invite": None, "form": {}, "done": done}
@@ -64,6 +65,7 @@ def build_parents_admin(ctx: WebContext, env: Environment) -> APIRouter:
             status_code=status,
             cameras=cameras,
             grants=grants,
+            pending=pending,
             audit=audit,
             areas=pr.area_choices(cfg),
             forbidden_areas=set(cfg.forbidden_area_types),
@@ -151,6 +153,19 @@ def build_parents_admin(ctx: WebContext, env: Environment) -> APIRouter:
             return page(request, user, exc.status_code, error=key, detail=str(exc.detail), form=form)
         # Rendered, not redirected: the code exists only in this response (it is stored hashed).
         return page(request, user, 201, invite=shown)
+
+    @router.post("/parents/invites/{invite_id}/cancel", include_in_schema=False)
+    def cancel_invite(
+        request: Request, user: CurrentWebUser, invite_id: int, csrf: Annotated[str, Form()] = ""
+    ) -> Response:
+        guard(request, user, csrf)
+        try:
+            with ctx.db.session() as s:
+                parents.cancel_invite(s, pr.principal_of(user), invite_id)
+        except HTTPException as exc:
+            key = "pa_invite_already_used" if exc.status_code == 409 else "pa_not_found"
+            return page(request, user, exc.status_code, error=key)
+        return RedirectResponse("/web/parents?done=invite_cancelled#invites", status_code=303)
 
     @router.post("/parents/grants/{grant_id}/revoke", include_in_schema=False)
     def revoke(request: Request, user: CurrentWebUser, grant_id: int, csrf: Annotated[str, Form()] = "") -> Response:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cloud_api.db.models import Camera, Room, User
 from cloud_api.db.models.people import CameraLiveSetting, LiveViewAudit, ParentGrant
 from cloud_api.people.config import ParentsConfig
+from cloud_api.people.parents import pending_invites as _pending_invites
 from cloud_api.people.parents import viewable_camera_ids
 from cloud_api.people.principal import Principal
 from cloud_api.web.auth import WebUser
@@ -40,6 +41,16 @@ class GrantRow:
     username: str
     camera_names: list[str] | None  # None: every camera open to parents
     starts_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class InviteRow:
+    id: int
+    label: str
+    camera_names: list[str] | None  # None: every camera open to parents
+    grant_days: int
+    created_at: datetime
     expires_at: datetime
 
 
@@ -117,6 +128,22 @@ def active_grants(session: Session, school_id: str, now: datetime) -> list[Grant
             expires_at=g.expires_at,
         )
         for g, u in rows
+    ]
+
+
+def pending_invites(session: Session, school_id: str, now: datetime) -> list[InviteRow]:
+    """Invites a parent could still redeem (the ones a head may want to cancel)."""
+    names = camera_names(session, school_id)
+    return [
+        InviteRow(
+            id=i.id,
+            label=i.label,
+            camera_names=None if i.camera_ids is None else [names.get(str(c), str(c)) for c in i.camera_ids],
+            grant_days=i.grant_days,
+            created_at=i.created_at,
+            expires_at=i.expires_at,
+        )
+        for i in _pending_invites(session, school_id, now)
     ]
 
 
