@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloud_api.people.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from mingchu.contract.topics import ID_PATTERN
 
 T = TypeVar("T")
@@ -36,7 +37,7 @@ class UserOut(Orm):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
     display_name: str = Field(default="", max_length=128)
     role: Literal["admin", "regulator", "school_head", "canteen_manager", "parent"]
     district_id: str | None = None
