@@ -43,6 +43,15 @@ from mingchu.contract.signing import signing_bytes
 _OPENED_STATE = State.NOTIFIED
 
 
+@dataclass(frozen=True)
+class Item:
+    """One received MQTT message on an ``events`` topic."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+
+
 @dataclass
 class _Refusal:
     reason: str
@@ -50,17 +59,6 @@ class _Refusal:
     school_id: str | None = None
     device_id: str | None = None
     alert: bool = False
-
-
-@dataclass(frozen=True)
-class Item:
-    """One received MQTT message on an ``events`` topic, decoded ahead by :meth:`EventBatch.prepare` or not."""
-
-    topic: str
-    payload: bytes
-    received_at: datetime
-    decoded: Envelope | _Refusal | None = None
-    verified_with: str | None = None  # the public key (base64) the signature verified against, if checked ahead
 
 
 class EventBatch:
@@ -73,36 +71,14 @@ class EventBatch:
         self.keys = keys or KeyCache()
         configure_mappers()  # once, now, instead of inside the first batch (a visible pause under load)
         self._pool = ThreadPoolExecutor(writers, thread_name_prefix="evidence") if writers > 0 else None
-        # (device, key id) → public key, as the database had it when a signature verified: prepare() verifies ahead
-        self._known_keys: dict[tuple[str, str], str] = {}
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
-    def prepare(self, topic: str, payload: bytes, received_at: datetime) -> Item:
-        """Decode (hashes included) and, with a key seen before, verify: CPU work without the database.
-
-        The worker calls this on the MQTT network thread as messages arrive, so hashing and signature checks
-        (both release the GIL) overlap with the handler's database round trips instead of adding to them.
-        :meth:`handle` still makes every decision: the device, key and retirement come from the database
-        in the batch's transaction, and an ahead verification counts only if that key is the one it used.
-        """
-        item = Item(topic, payload, received_at)
-        decoded = self._decode(item)
-        verified_with = None
-        if isinstance(decoded, Envelope):
-            event = decoded.message
-            assert isinstance(event, ViolationEvent)
-            sig = event.signature
-            public_key = self._known_keys.get((event.device_id, sig.key_id)) if sig is not None else None
-            if public_key is not None and self._verifies(public_key, event):
-                verified_with = public_key
-        return Item(topic, payload, received_at, decoded, verified_with)
-
     def handle(self, items: Sequence[Item]) -> list[Outcome]:
         """Outcomes in the order of ``items``; all decisions commit together or not at all."""
-        decoded = [item.decoded if item.decoded is not None else self._decode(item) for item in items]
+        decoded: list[Envelope | _Refusal] = [self._decode(item) for item in items]
         envelopes = [d for d in decoded if isinstance(d, Envelope)]
         writes: list[Future[None]] = []
         outcomes: list[Outcome | None] = [None] * len(items)
@@ -134,7 +110,7 @@ class EventBatch:
                 continue
             event = d.message
             assert isinstance(event, ViolationEvent)
-            refusal_or_key = self._check(ctx, event, item.verified_with)
+            refusal_or_key = self._check(ctx, event)
             if isinstance(refusal_or_key, _Refusal):
                 outcomes[i] = self._refuse(session, item, refusal_or_key)
                 continue
@@ -202,7 +178,7 @@ class EventBatch:
             )
         return envelope
 
-    def _check(self, ctx: Prefetch, event: ViolationEvent, verified_with: str | None) -> DeviceKey | _Refusal:
+    def _check(self, ctx: Prefetch, event: ViolationEvent) -> DeviceKey | _Refusal:
         """Device, school and signature checks, with the same reasons as the one-by-one path."""
         device = ctx.devices.get(event.device_id)
         if device is None:
@@ -224,21 +200,12 @@ class EventBatch:
         if key.retired_at is not None and event.sent_at >= key.retired_at:
             detail = f"key {key.key_id} was retired at {key.retired_at.isoformat()}"
             return _Refusal("retired_key", detail, device.school_id, device.id, alert=True)
-        if verified_with != key.public_key and not self._verifies(key.public_key, event):
-            return _Refusal("bad_signature", "signature does not verify", device.school_id, device.id, alert=True)
-        if len(self._known_keys) >= self.keys.limit:
-            self._known_keys.clear()
-        self._known_keys[(device.id, key.key_id)] = key.public_key
-        return key
-
-    def _verifies(self, public_key: str, event: ViolationEvent) -> bool:
-        assert event.signature is not None
         try:
-            raw = base64.b64decode(event.signature.value, validate=True)
-            self.keys.get(public_key).verify(raw, signing_bytes(event))
+            raw = base64.b64decode(sig.value, validate=True)
+            self.keys.get(key.public_key).verify(raw, signing_bytes(event))
         except (InvalidSignature, ValueError, binascii.Error):
-            return False
-        return True
+            return _Refusal("bad_signature", "signature does not verify", device.school_id, device.id, alert=True)
+        return key
 
     def _refuse(self, session: Session, item: Item, r: _Refusal) -> Outcome:
         if r.reason == "empty":

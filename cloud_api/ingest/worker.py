@@ -1,10 +1,8 @@
 """MQTT 5 worker: messages are acked only after their transaction commits, so a crash or outage loses nothing.
 
-paho's network thread decodes and (with a known key) verifies event messages as they arrive, then
-queues them (:meth:`EventBatch.prepare`: hashing and signature checks release the GIL, so they overlap
-the handler's database waits). One handler thread drains what is queued (up to ``batch_size``), handles
-each run of event messages in ONE transaction (:mod:`cloud_api.ingest.batch`; per-event commits and
-round trips were the cost), acks them in arrival order (MQTT wants PUBACKs in
+paho's network thread only queues messages; one handler thread drains what is queued (up to
+``batch_size``), handles each run of event messages in ONE transaction (:mod:`cloud_api.ingest.batch`;
+per-event commits and round trips were the cost), acks them in arrival order (MQTT wants PUBACKs in
 order) and retries database/storage failures with exponential back-off, without acking, until they
 succeed or the worker stops (then the broker redelivers them to the session). A batch failing for any
 other reason is redone one message at a time, so a poison message is quarantined alone.
@@ -16,7 +14,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -74,7 +72,7 @@ class IngestWorker:
         self.before_ack = before_ack
         self.batch_size = batch_size
         self._batch = EventBatch(service, writers=evidence_writers)
-        self._queue: queue.Queue[_Received] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()
         # Packet ids are per connection: a message received on an earlier connection is never acked on a
         # later one (its id may by then name another message). If the broker kept our session it resends
         # those messages itself, so the stale local copies are skipped (``_redelivered_below``).
@@ -175,17 +173,11 @@ class IngestWorker:
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         self.metrics.pending.inc()
-        item = None
-        if _is_event(message):
-            try:  # decode and verify here, overlapping the handler's database work (see EventBatch.prepare)
-                item = self._batch.prepare(message.topic, bytes(message.payload), utcnow())
-            except Exception:
-                log.exception("ingest: preparing %s failed; the handler retries it", message.topic)
-        self._queue.put(_Received(self._generation, message, item))
+        self._queue.put((self._generation, message))
 
     # --- handler thread -----------------------------------------------------------------------------------------
 
-    def _drain(self) -> list[_Received]:
+    def _drain(self) -> list[tuple[int, mqtt.MQTTMessage]]:
         """What is queued right now, up to ``batch_size`` (waits only for the first): batching adds no latency."""
         try:
             batch = [self._queue.get(timeout=0.2)]
@@ -200,33 +192,33 @@ class IngestWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            fresh: list[_Received] = []
-            for received in self._drain():
-                if received.generation < self._redelivered_below:
+            fresh: list[tuple[int, mqtt.MQTTMessage]] = []
+            for generation, message in self._drain():
+                if generation < self._redelivered_below:
                     self.metrics.pending.dec()  # the broker resends it on the current connection
                     continue
-                fresh.append(received)
+                fresh.append((generation, message))
             # runs of event messages go through one transaction each; status/stats one by one, in arrival order
             start = 0
             while start < len(fresh):
                 end = start + 1
-                if fresh[start].item is not None:
-                    while end < len(fresh) and fresh[end].item is not None:
+                if _is_event(fresh[start][1]):
+                    while end < len(fresh) and _is_event(fresh[end][1]):
                         end += 1
-                    outcomes = self._handle_events_with_retry(fresh[start:end])
+                    outcomes = self._handle_events_with_retry([m for _, m in fresh[start:end]])
                 else:
-                    single = self._handle_with_retry(fresh[start].message)
+                    single = self._handle_with_retry(fresh[start][1])
                     outcomes = [] if single is None else [single]
                 if not self._ack(fresh[start:end], outcomes):
                     return
                 start = end
 
-    def _ack(self, messages: list[_Received], outcomes: list[Outcome]) -> bool:
+    def _ack(self, messages: list[tuple[int, mqtt.MQTTMessage]], outcomes: list[Outcome]) -> bool:
         """Ack the committed prefix in arrival order; False when the thread must stop (the rest stay unacked).
 
         Packet ids are per connection: a message from an earlier connection is never acked on this one.
         """
-        for (generation, message, _), outcome in zip(messages, outcomes, strict=False):
+        for (generation, message), outcome in zip(messages, outcomes, strict=False):
             if self.before_ack is not None:
                 try:
                     self.before_ack(message, outcome)
@@ -239,14 +231,14 @@ class IngestWorker:
             self.metrics.pending.dec()
         return len(outcomes) == len(messages)
 
-    def _handle_events_with_retry(self, received: list[_Received]) -> list[Outcome]:
+    def _handle_events_with_retry(self, messages: list[mqtt.MQTTMessage]) -> list[Outcome]:
         """One transaction for the run; transient failures retry it, others fall back to one by one.
 
         Returns fewer outcomes than messages only when stopping (those left are not acked).
         """
         delay = self.ingest_config.retry_initial_s
-        messages = [r.message for r in received]
-        items = [r.item for r in received if r.item is not None]
+        now = utcnow()
+        items = [Item(m.topic, bytes(m.payload), now) for m in messages]
         while True:
             try:
                 outcomes = self._batch.handle(items)
@@ -336,12 +328,6 @@ class IngestWorker:
                 if self._stop.wait(delay):
                     return None
                 delay = min(delay * 2, self.ingest_config.retry_max_s)
-
-
-class _Received(NamedTuple):
-    generation: int  # the connection it came on (packet ids are per connection)
-    message: mqtt.MQTTMessage
-    item: Item | None  # prepared event message; None for status/stats (and a message prepare failed on)
 
 
 def _is_event(message: mqtt.MQTTMessage) -> bool:

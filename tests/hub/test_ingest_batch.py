@@ -17,7 +17,6 @@ from cloud_api.db.models import (
     Camera,
     Case,
     CaseTransition,
-    DeviceKey,
     Evidence,
     Notification,
     Quarantine,
@@ -80,12 +79,6 @@ def _one_by_one(hub: HubContext) -> Callable[[list[tuple[str, bytes]]], list[Out
 def _batched(hub: HubContext) -> Callable[[list[tuple[str, bytes]]], list[Outcome]]:
     batcher = EventBatch(hub.ingest_service(), KeyCache(limit=2))
     return lambda batch: batcher.handle([Item(t, p, utcnow()) for t, p in batch])
-
-
-def _prepared(hub: HubContext) -> Callable[[list[tuple[str, bytes]]], list[Outcome]]:
-    """As the worker does it: decoded (and, once a key is known, verified) ahead by prepare()."""
-    batcher = EventBatch(hub.ingest_service(), KeyCache(limit=2))
-    return lambda batch: batcher.handle([batcher.prepare(t, p, utcnow()) for t, p in batch])
 
 
 def summary(hub: HubContext, w: World, outcomes: list[Outcome]) -> dict[str, Any]:
@@ -172,14 +165,14 @@ def _world(hub: HubContext) -> World:
 def test_batch_decides_like_one_by_one(hub: HubContext) -> None:
     results = []
     t0 = utcnow().replace(microsecond=0) - timedelta(minutes=5)
-    for make in (_one_by_one, _batched, _prepared):
+    for make in (_one_by_one, _batched):
         w = _world(hub)
         run = make(hub)
         outcomes: list[Outcome] = []
         for batch in scenario(w, t0):
             outcomes += run(batch)
         results.append(summary(hub, w, outcomes))
-    single, batched, prepared = results
+    single, batched = results
     # the scenario must exercise what it claims (otherwise equality proves little)
     decisions = {(o, r) for o, r, _ in single["outcomes"]}
     assert {("accepted", "event"), ("duplicate", "event_id"), ("ignored", "empty")} <= decisions
@@ -197,43 +190,6 @@ def test_batch_decides_like_one_by_one(hub: HubContext) -> None:
     assert [c[2] for c in single["cases"]] == [3, 1, 1]  # first + repeat + later repeat; other camera; smoking
     for part in single:
         assert batched[part] == single[part], part
-        assert prepared[part] == single[part], part
-
-
-def test_signatures_are_checked_ahead_only_with_the_key_the_database_has(hub: HubContext) -> None:
-    w = _world(hub)
-    batcher = EventBatch(hub.ingest_service())
-    first = batcher.prepare(w.topic(), w.event(track_id=1)[0], utcnow())
-    assert first.verified_with is None  # no key known yet: handle() verifies
-    assert [o.outcome for o in batcher.handle([first])] == ["accepted"]
-    ahead = batcher.prepare(w.topic(), w.event(track_id=2)[0], utcnow())
-    tampered = batcher.prepare(w.topic(), w.event(track_id=3, tamper=True)[0], utcnow())
-    assert ahead.verified_with is not None and tampered.verified_with is None
-    # an ahead verification against another key than the registered one counts for nothing
-    forged = w.event(track_id=4, tamper=True)[0]
-    claimed = batcher.prepare(w.topic(), forged, utcnow())
-    lying = Item(claimed.topic, claimed.payload, claimed.received_at, claimed.decoded, verified_with="not-the-key")
-    outcomes = batcher.handle([ahead, tampered, lying])
-    assert [(o.outcome, o.reason) for o in outcomes] == [
-        ("accepted", "event"),
-        ("rejected", "bad_signature"),
-        ("rejected", "bad_signature"),
-    ]
-
-
-def test_a_key_retired_after_an_ahead_check_is_still_refused(hub: HubContext) -> None:
-    w = _world(hub)
-    batcher = EventBatch(hub.ingest_service())
-    sent_at = utcnow() - timedelta(seconds=30)
-    assert [o.outcome for o in batcher.handle([batcher.prepare(w.topic(), w.event(track_id=1)[0], utcnow())])] == [
-        "accepted"
-    ]
-    item = batcher.prepare(w.topic(), w.event(track_id=2, occurred_at=sent_at)[0], utcnow())
-    assert item.verified_with is not None
-    with hub.db.session() as s:
-        key = s.scalars(select(DeviceKey).where(DeviceKey.device_id == w.device)).one()
-        key.retired_at = sent_at - timedelta(seconds=1)
-    assert [(o.outcome, o.reason) for o in batcher.handle([item])] == [("rejected", "retired_key")]
 
 
 def test_outcomes_keep_message_order_and_case_ids(hub: HubContext) -> None:

@@ -399,23 +399,3 @@ def test_poison_event_in_a_batch_is_quarantined_alone(
 def test_batch_size_must_be_positive(hub: HubContext) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         IngestWorker(hub.ingest_service(), MqttConfig(), IngestConfig(), hub.metrics, batch_size=0)
-
-
-def test_an_event_prepare_fails_on_is_still_handled(
-    hub: HubContext, mworld: World, publisher: Publisher, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A bug in the network thread's decode must not lose the message: the handler takes it one by one."""
-    client_id, group = _ids()
-    acks = AckLog()
-    worker = make_worker(hub, client_id, group, before_ack=acks, schools=(mworld.school_a,))
-
-    def broken(*_args: object) -> None:
-        raise RuntimeError("bug in prepare (simulated)")
-
-    monkeypatch.setattr(worker._batch, "prepare", broken)
-    try:
-        publisher.publish(mworld.topic(), mworld.event()[0])
-        wait_for(lambda: cases(hub, mworld.school_a) == 1, 20, what="case from the event prepare failed on")
-        wait_for(lambda: acks.count(mworld.topic()) == 1, 5, what="acked")
-    finally:
-        worker.stop()
