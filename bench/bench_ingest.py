@@ -91,7 +91,8 @@ def publish_all(payloads: list[tuple[str, bytes]]) -> None:
     client.loop_stop()
 
 
-def start_workers(n: int, env: dict[str, str], group: str) -> list[subprocess.Popen[str]]:
+def start_workers(n: int, env: dict[str, str], group: str) -> tuple[list[subprocess.Popen[str]], float]:
+    """The worker processes and their CPU seconds at the moment each subscribed (when it starts draining)."""
     procs = []
     for i in range(n):
         proc = subprocess.Popen(
@@ -103,13 +104,20 @@ def start_workers(n: int, env: dict[str, str], group: str) -> list[subprocess.Po
             text=True,
         )
         procs.append(proc)
-    for proc in procs:
+    cpu_at_start: dict[int, float] = {}
+    subscribed = threading.Barrier(n + 1)
+
+    def watch(proc: subprocess.Popen[str]) -> None:
         assert proc.stderr is not None
         for line in proc.stderr:
-            if "ingest: subscribed" in line:
-                break
-        threading.Thread(target=lambda p=proc: p.stderr.read(), daemon=True).start()
-    return procs
+            if "ingest: subscribed" in line and proc.pid not in cpu_at_start:
+                cpu_at_start[proc.pid] = cpu_seconds(proc.pid)  # at once: it drains from now on
+                subscribed.wait()
+
+    for proc in procs:
+        threading.Thread(target=watch, args=(proc,), daemon=True).start()
+    subscribed.wait(timeout=120)
+    return procs, sum(cpu_at_start.values())
 
 
 def stop(procs: list[subprocess.Popen[str]]) -> None:
@@ -162,13 +170,12 @@ def throughput(  # type: ignore[no-untyped-def]
         "MINGCHU_HUB__STORAGE__ROOT": storage,
     }
     # register the sessions first so the broker keeps the backlog for them, then stop them
-    stop(start_workers(workers, env, group))
+    stop(start_workers(workers, env, group)[0])
     payloads = [(world.topic(), world.event(track_id=i, image=image)[0]) for i in range(n_events)]
     publish_all(payloads)
     t0 = time.perf_counter()
     servers0 = server_cpu()
-    procs = start_workers(workers, env, group)
-    cpu0 = sum(cpu_seconds(p.pid) for p in procs)
+    procs, cpu0 = start_workers(workers, env, group)
     try:
         while events_committed(hub, world.school_a) < n_events:
             if time.perf_counter() - t0 > 600:
