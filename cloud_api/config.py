@@ -131,6 +131,13 @@ class IngestConfig(StrictModel):
     )
     retry_initial_s: float = Field(default=0.5, gt=0, description="first back-off after a database error")
     retry_max_s: float = Field(default=30.0, gt=0, description="longest back-off")
+    batch_size: int = Field(
+        default=256,
+        ge=1,
+        le=65535,
+        description="most event messages handled in one transaction (what is queued is taken at once, so a "
+        "lone event is not delayed); beyond `mqtt.receive_maximum` it has no effect, the broker sends no more",
+    )
 
 
 class RectificationConfig(StrictModel):

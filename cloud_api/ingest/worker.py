@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 _QOS = {"events": 1, "status": 1, "stats": 0}
 # the database or storage is away (not the message's fault): retry the batch as it is, without acking
 _TRANSIENT = (OperationalError, InterfaceError, PoolTimeout, StorageError, OSError)
-DEFAULT_BATCH_SIZE = 64
 # a database error caused by the message itself (not an outage) is retried this often, then quarantined
 _REFUSALS_BEFORE_QUARANTINE = 3
 
@@ -63,14 +62,11 @@ class IngestWorker:
         metrics: IngestMetrics,
         *,
         before_ack: Callable[[mqtt.MQTTMessage, Outcome], None] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
         evidence_writers: int = 0,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.service, self.mqtt_config, self.ingest_config, self.metrics = service, mqtt_config, ingest_config, metrics
         self.before_ack = before_ack
-        self.batch_size = batch_size
+        self.batch_size = ingest_config.batch_size
         self._batch = EventBatch(service, writers=evidence_writers)
         self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()
         # Packet ids are per connection: a message received on an earlier connection is never acked on a
