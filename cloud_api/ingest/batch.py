@@ -14,8 +14,6 @@ handling for the rest, so one poison message cannot hold back the others.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -23,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import cast
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, configure_mappers
 
@@ -37,7 +34,7 @@ from cloud_api.services.notifier import RECIPIENTS, CaseRef
 from cloud_api.services.workflow import State
 from cloud_api.storage import evidence_key
 from mingchu.contract import ContractError, Envelope, ViolationEvent, decode, parse_topic
-from mingchu.contract.signing import signing_bytes
+from mingchu.contract.signing import signature_valid
 
 # cases.attach_or_open opens a case as NEW and at once moves it to NOTIFIED (the notify transition)
 _OPENED_STATE = State.NOTIFIED
@@ -201,9 +198,10 @@ class EventBatch:
             detail = f"key {key.key_id} was retired at {key.retired_at.isoformat()}"
             return _Refusal("retired_key", detail, device.school_id, device.id, alert=True)
         try:
-            raw = base64.b64decode(sig.value, validate=True)
-            self.keys.get(key.public_key).verify(raw, signing_bytes(event))
-        except (InvalidSignature, ValueError, binascii.Error):
+            valid = signature_valid(self.keys.get(key.public_key), event)
+        except ValueError:  # a stored key that is not a key (bad base64 or length)
+            valid = False
+        if not valid:
             return _Refusal("bad_signature", "signature does not verify", device.school_id, device.id, alert=True)
         return key
 

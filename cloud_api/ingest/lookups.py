@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.signing import VerifyKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud_api.db.models import Camera, Case, Device, DeviceKey, ViolationEventRow
 from cloud_api.services import cases as case_service
 from mingchu.contract import Envelope, ViolationEvent
+from mingchu.contract.signing import verifier
 
 _KEY_CACHE_MAX = 4096
 
@@ -24,14 +25,14 @@ class KeyCache:
 
     def __init__(self, limit: int = _KEY_CACHE_MAX) -> None:
         self.limit = limit
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._keys: dict[str, VerifyKey] = {}
 
-    def get(self, public_key_b64: str) -> Ed25519PublicKey:
+    def get(self, public_key_b64: str) -> VerifyKey:
         key = self._keys.get(public_key_b64)
         if key is None:
             if len(self._keys) >= self.limit:
                 self._keys.clear()
-            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+            key = verifier(base64.b64decode(public_key_b64))
             self._keys[public_key_b64] = key
         return key
 

@@ -21,7 +21,7 @@ from mingchu.contract import (
 )
 from mingchu.contract.envelope import MAX_PAYLOAD_BYTES, attachment_ref
 from mingchu.contract.messages import MESSAGE_TYPES
-from mingchu.contract.signing import public_key_bytes, sign, verify
+from mingchu.contract.signing import public_key_bytes, sign, signature_valid, verifier, verify
 from mingchu.taxonomy import default_taxonomy
 from tests.contract.make_golden import JPEG, SAMPLES
 
@@ -100,6 +100,21 @@ def test_garbage_signature_value_is_a_contract_error() -> None:
     broken = signed.model_copy(update={"signature": signed.signature.model_copy(update={"value": "!!notbase64"})})
     with pytest.raises(ContractError):
         verify(broken, public_key_bytes(key.public_key()))
+
+
+def test_reusable_verifier_agrees_with_the_signer() -> None:
+    """Signing is cryptography's (OpenSSL), verifying libsodium's: the two must agree both ways."""
+    key = Ed25519PrivateKey.generate()
+    signed = sign(_event(), key)
+    verifier_ = verifier(public_key_bytes(key.public_key()))
+    assert signature_valid(verifier_, signed)
+    assert not signature_valid(verifier_, signed.model_copy(update={"rule": "another-rule"}))
+    assert not signature_valid(verifier_, _event())  # unsigned
+    assert not signature_valid(verifier(public_key_bytes(Ed25519PrivateKey.generate().public_key())), signed)
+    short = signed.model_copy(update={"signature": signed.signature.model_copy(update={"value": "AAAA"})})
+    assert not signature_valid(verifier_, short)
+    with pytest.raises(ValueError):
+        verifier(b"too short")
 
 
 BAD_PAYLOADS = {
