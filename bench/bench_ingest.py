@@ -4,11 +4,14 @@
   `mingchu-hub ingest` worker processes (one shared subscription) drain them; events/s is
   N / (first event received → last evidence row written, just before the last commit).
   Settings are interleaved and repeated; medians reported, with the workers' CPU per event.
-  Mosquitto keeps at most 1000 queued messages per offline session (its default), so N <= 1000.
+  The benchmark runs its own Mosquitto (same package as the system's) on a spare port with the
+  offline queue raised from its default of 1000, so runs can last seconds and the workers' start-up
+  skew (one may subscribe ~0.1 s before the other) is a small part of them. Tables are TRUNCATEd
+  between runs: DELETE left dead rows that made every later run slower.
 * latency: one worker, events published at a steady rate; detection-to-case latency is
   commit time (the ack hook) minus the event's occurred_at, p50/p95.
 
-    .venv/bin/python bench/bench_ingest.py --events 900 --reps 5
+    .venv/bin/python bench/bench_ingest.py --events 5000 --reps 5
 """
 
 from __future__ import annotations
@@ -46,6 +49,28 @@ from cloud_api.migrations import upgrade  # noqa: E402
 from tests.hub.helpers import World, event_payload  # noqa: E402
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+BROKER_PORT = 18831  # the benchmark's own broker (see start_broker)
+
+
+def start_broker(queue: int, workdir: str) -> subprocess.Popen[bytes]:
+    """A private Mosquitto whose offline sessions may queue ``queue`` messages (the default caps at 1000)."""
+    conf = Path(workdir) / "mosquitto.conf"
+    conf.write_text(
+        f"listener {BROKER_PORT} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f"max_queued_messages {queue}\nmax_queued_bytes 0\nmax_inflight_messages 0\n"
+    )
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        probe = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        try:
+            probe.connect("127.0.0.1", BROKER_PORT)
+            probe.disconnect()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"mosquitto did not start on port {BROKER_PORT}")
 
 
 def evidence_jpeg(target: int = 90_000) -> bytes:
@@ -70,11 +95,14 @@ def events_committed(hub, school: str) -> int:  # type: ignore[no-untyped-def]
         )
 
 
-def clear(hub) -> None:  # type: ignore[no-untyped-def]
+def clear(hub, storage: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Empty the ingest tables and the evidence folder."""
     with hub.db.engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in ("evidence", "violation_events", "notifications", "case_transitions", "cases", "quarantine"):
-            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(
+            text("TRUNCATE evidence, violation_events, notifications, case_transitions, cases, quarantine CASCADE")
+        )
+    if storage is not None:
+        shutil.rmtree(Path(storage) / "evidence", ignore_errors=True)
 
 
 def publish_all(payloads: list[tuple[str, bytes]]) -> None:
@@ -82,7 +110,7 @@ def publish_all(payloads: list[tuple[str, bytes]]) -> None:
         CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
     )
     client.max_inflight_messages_set(100)
-    client.connect("127.0.0.1", 1883)
+    client.connect("127.0.0.1", BROKER_PORT)
     client.loop_start()
     infos = [client.publish(topic, payload, qos=1) for topic, payload in payloads]
     for info in infos:
@@ -158,14 +186,15 @@ def throughput(  # type: ignore[no-untyped-def]
     hub, world: World, url: str, storage: str, n_events: int, workers: int, image: bytes
 ) -> tuple[float, float, dict[str, float]]:
     """(events/s, worker CPU ms per event, server CPU ms per event) for one drain of a backlog of ``n_events``."""
-    clear(hub)
+    clear(hub, storage)
     group = f"g{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "MINGCHU_HUB__DATABASE__URL": url,
         "MINGCHU_HUB__MQTT__SHARE_GROUP": group,
         "MINGCHU_HUB__MQTT__SCHOOLS": f"[{world.school_a}]",
-        "MINGCHU_HUB__MQTT__SESSION_EXPIRY_S": "60",
+        "MINGCHU_HUB__MQTT__PORT": str(BROKER_PORT),
+        "MINGCHU_HUB__MQTT__SESSION_EXPIRY_S": "600",
         "MINGCHU_HUB__MQTT__RECEIVE_MAXIMUM": "256",
         "MINGCHU_HUB__STORAGE__ROOT": storage,
     }
@@ -206,14 +235,20 @@ def latency(hub, world: World, n_events: int, rate: float, image: bytes) -> list
     group = f"l{uuid.uuid4().hex[:8]}"
     worker = IngestWorker(
         hub.ingest_service(),
-        MqttConfig(client_id=f"bench-lat-{group}", share_group=group, schools=(world.school_a,), session_expiry_s=30),
+        MqttConfig(
+            port=BROKER_PORT,
+            client_id=f"bench-lat-{group}",
+            share_group=group,
+            schools=(world.school_a,),
+            session_expiry_s=30,
+        ),
         IngestConfig(),
         hub.metrics,
         before_ack=record,
     )
     worker.start()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", 1883)
+    client.connect("127.0.0.1", BROKER_PORT)
     client.loop_start()
     occurred: list[float] = []
     try:
@@ -236,7 +271,7 @@ def latency(hub, world: World, n_events: int, rate: float, image: bytes) -> list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=900, help="backlog per run (Mosquitto queues <= 1000)")
+    parser.add_argument("--events", type=int, default=5000, help="backlog per run")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--latency-events", type=int, default=300)
     parser.add_argument("--rate", type=float, default=50.0, help="events/s for the latency run")
@@ -247,6 +282,8 @@ def main() -> None:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
     storage = tempfile.mkdtemp(prefix="bench-evidence-")
+    broker_dir = tempfile.mkdtemp(prefix="bench-broker-")
+    broker = start_broker(args.events + 1000, broker_dir)
     hub = build_context(HubConfig.model_validate({"database": {"url": url}, "storage": {"root": storage}}))
     try:
         upgrade(hub.db.engine)
@@ -316,6 +353,9 @@ def main() -> None:
         with psycopg.connect(PG, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         shutil.rmtree(storage, ignore_errors=True)
+        broker.terminate()
+        broker.wait(10)
+        shutil.rmtree(broker_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
