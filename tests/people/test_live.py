@@ -296,6 +296,7 @@ def test_relay_ignores_bad_payloads_and_spoofed_topics(
     try:
         with client.websocket_connect(f"/api/v1/live/{world.cam}/ws", headers=headers) as ws:
             _read_frame(ws)
+            ws.send_text("ping")  # renew the 1.5 s viewer lease, as a player does (a slow box lapsed it here)
             topic = f"mingchu/v1/{world.school_a}/{world.device}/live/{world.cam}"
             jpeg = b"\xff\xd8spoof"
             spoof = LiveFrame(
@@ -311,6 +312,7 @@ def test_relay_ignores_bad_payloads_and_spoofed_topics(
                 intruder.publish(topic, payload, qos=0).wait_for_publish(5)
             for _ in range(5):
                 meta, data = _read_frame(ws)
+                ws.send_text("ping")
                 assert meta["seq"] != 999_999 and data != jpeg
             ws.send_text("bye")
     finally:
