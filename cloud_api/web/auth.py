@@ -67,13 +67,15 @@ def current_user(request: Request, ctx: WebContext) -> WebUser:
         return WebUser.of(user, row.id, row.csrf_sha256)
 
 
-def check_csrf(request: Request, ctx: WebContext, user: WebUser, form_value: str | None) -> bool:
-    """Double submit: the form field (or header) equals the CSRF cookie and matches this session's secret."""
+def require_csrf(request: Request, ctx: WebContext, user: WebUser, form_value: str | None) -> None:
+    """Double submit: the form field (or header) equals the CSRF cookie and matches this session's secret;
+    otherwise :class:`Forbidden`."""
     cookie = request.cookies.get(ctx.people.session.csrf_cookie_name)
     sent = form_value or request.headers.get(ctx.people.session.csrf_header)
     if not sent or not cookie or user.csrf_sha256 is None:
-        return False
-    return hmac.compare_digest(sent, cookie) and hmac.compare_digest(accounts.sha256_hex(sent), user.csrf_sha256)
+        raise Forbidden("csrf")
+    if not (hmac.compare_digest(sent, cookie) and hmac.compare_digest(accounts.sha256_hex(sent), user.csrf_sha256)):
+        raise Forbidden("csrf")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from cloud_api.services.images import ImageRejected
 from cloud_api.services.workflow import State, TransitionError, roles_for
 from cloud_api.storage.base import StorageError
 from cloud_api.web import reads
-from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, check_csrf
+from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, require_csrf
 from cloud_api.web.context import WebContext
 from cloud_api.web.i18n import translator
 from cloud_api.web.render import render, request_lang
@@ -64,8 +64,7 @@ def build_case_pages(ctx: WebContext, env: Environment) -> APIRouter:
     def guard(request: Request, user: WebUser, csrf: str) -> None:
         if user.role == "parent":
             raise Forbidden()
-        if not check_csrf(request, ctx, user, csrf):
-            raise Forbidden("csrf")
+        require_csrf(request, ctx, user, csrf)
 
     def actor(user: WebUser) -> Actor:
         return Actor(name=user.display_name, role=user.role, user_id=user.id)

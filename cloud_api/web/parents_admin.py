@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from cloud_api.api.routes.people import CameraSettingIn, InviteIn
 from cloud_api.people import parents
 from cloud_api.web import parents_reads as pr
-from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, check_csrf
+from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, require_csrf
 from cloud_api.web.context import WebContext
 from cloud_api.web.render import render
 
@@ -42,8 +42,7 @@ def build_parents_admin(ctx: WebContext, env: Environment) -> APIRouter:
 
     def guard(request: Request, user: WebUser, csrf: str) -> str:
         school_id = head_only(user)
-        if not check_csrf(request, ctx, user, csrf):
-            raise Forbidden("csrf")
+        require_csrf(request, ctx, user, csrf)
         return school_id
 
     def page(request: Request, user: WebUser, status: int = 200, **extra: Any) -> Response:

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment
 
 from cloud_api.people.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from cloud_api.web.auth import CurrentWebUser, Forbidden, WebUser, change_password, check_csrf
+from cloud_api.web.auth import CurrentWebUser, WebUser, change_password, require_csrf
 from cloud_api.web.context import WebContext
 from cloud_api.web.render import render
 
@@ -51,8 +51,7 @@ def build_password_page(ctx: WebContext, env: Environment) -> APIRouter:
         new_password: Annotated[str, Form(max_length=1000)] = "",
         new_password2: Annotated[str, Form(max_length=1000)] = "",
     ) -> Response:
-        if not check_csrf(request, ctx, user, csrf):
-            raise Forbidden("csrf")
+        require_csrf(request, ctx, user, csrf)
         if not current_password:
             return page(request, user, 422, "pw_need_current")
         if new_password != new_password2:
