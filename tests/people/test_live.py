@@ -19,8 +19,8 @@ from cloud_api.db.models import Case, Evidence, Notification
 from cloud_api.db.models.people import LiveViewAudit, ParentGrant, PushDelivery
 from cloud_api.people.app import PeopleServices
 from tests.people.conftest import MQTT_HOST, MQTT_PORT, PeopleWorld, login, make_client, people_config
-from tests.people.fake_edge import FakeEdge
 from tests.people.servers import http_recorder
+from tests.support.fake_edge import FakeEdge
 
 pytestmark = [pytest.mark.mqtt]
 LIVE = {"edge_lease_s": 2.0, "renew_before_s": 1.0, "viewer_lease_s": 1.5, "tick_s": 0.1, "fps": 8.0}

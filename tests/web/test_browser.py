@@ -188,15 +188,20 @@ def test_devices_page_shows_reported_state(open_as: Open) -> None:
 def test_parent_watches_live_and_reports_to_the_head(hub: RunningHub, open_as: Open) -> None:
     if not broker_up():
         pytest.skip("Mosquitto is not running at 127.0.0.1:1883")
-    from tests.web.fake_edge import FakeEdge
+    from tests.support.fake_edge import FakeEdge
 
     dev = hub.seed.devices["s-a"]
-    edge = FakeEdge(dev.school_id, dev.device_id, "s-a-cook-cam1", dev.key, "person.jpg").start()
-    try:
+    # Frames flow only while the hub holds a lease: its live relay sends live_start when the player connects.
+    # Frames narrower (480) than the relay's max_width (640), so the full-resolution snapshot (the photo's
+    # own 640 px) is told apart from a live frame in the head's evidence below.
+    picture = (ASSETS / "person.jpg").read_bytes()
+    with FakeEdge(dev.school_id, dev.device_id, dev.key, picture=picture, frame_width=480) as edge:
         parent = open_as("parent_a", PHONE)
         assert "江北实验小学" in parent.locator("h1").inner_text()
+        assert edge.live_cameras() == [] and edge.frames_sent == 0  # nobody watches yet: no lease, no frames
         parent.click("#live-start")
         parent.wait_for_function("Number(document.getElementById('live-img').dataset.frames || 0) >= 3")
+        assert edge.live_cameras() == ["s-a-cook-cam1"] and "live_start" in edge.names()
         assert parent.eval_on_selector("#live-img", "i => i.naturalWidth") == 480
         parent.fill("#report-comment", "备餐间有人没戴口罩")
         parent.click("#report-send")
@@ -208,9 +213,8 @@ def test_parent_watches_live_and_reports_to_the_head(hub: RunningHub, open_as: O
         assert parent.locator("#live-start").is_hidden() and parent.locator("#live-stop").is_visible()
         shot(parent, "parent-live-phone.png")
         assert edge.snapshots_answered >= 1
-    finally:
-        edge.stop()
-    assert edge.snap_w != edge.width
+    snap_w = edge.snapshot()[1]
+    assert snap_w == 640 != edge.frame(480)[1]
     head = open_as("head_a", PHONE)
     cards = head.locator("#open-cases .case-card", has_text="家长反映")
     assert cards.count() == 1
@@ -218,7 +222,7 @@ def test_parent_watches_live_and_reports_to_the_head(hub: RunningHub, open_as: O
     assert "备餐间有人没戴口罩" in head.locator("#evidence").inner_text()
     head.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
     # the edge's full-resolution snapshot, not the smaller live frame
-    assert head.eval_on_selector("#evidence img", "i => i.naturalWidth") == edge.snap_w
+    assert head.eval_on_selector("#evidence img", "i => i.naturalWidth") == snap_w
 
 
 @pytest.mark.mqtt
