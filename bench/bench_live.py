@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from cloud_api.context import build_context  # noqa: E402
 from cloud_api.migrations import upgrade  # noqa: E402
 from tests.people.conftest import MQTT_HOST, MQTT_PORT, PASSWORD, PeopleWorld, hub_config, make_client, people_config  # noqa: E402
-from tests.people.fake_edge import FakeEdge  # noqa: E402
 from tests.people.servers import serve  # noqa: E402
+from tests.support.fake_edge import FakeEdge  # noqa: E402
 
 
 @dataclass
