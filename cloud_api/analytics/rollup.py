@@ -70,30 +70,30 @@ def create_analytics_tables(engine: Engine) -> None:
     AnalyticsBase.metadata.create_all(engine)
 
 
-class SchoolDayRollup(AnalyticsBase):
+class _Counters:
+    """The counters both rollup tables keep (columns follow the keys of the subclass)."""
+
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    close_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # as of the refresh cutoff
+
+
+class SchoolDayRollup(_Counters, AnalyticsBase):
     """Counters of cases first seen on ``day`` (local, Asia/Shanghai) at ``school_id``."""
 
     __tablename__ = "analytics_school_day"
     school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    closed: Mapped[int] = mapped_column(Integer, default=0)
-    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    close_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # as of the refresh cutoff
 
 
-class SchoolMonthRollup(AnalyticsBase):
+class SchoolMonthRollup(_Counters, AnalyticsBase):
     """The same counters summed per local calendar month (``month`` is its first day), for long ranges."""
 
     __tablename__ = "analytics_school_month"
     school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    closed: Mapped[int] = mapped_column(Integer, default=0)
-    closed_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    close_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # as of the refresh cutoff
 
 
 class RollupState(AnalyticsBase):
